@@ -1,0 +1,38 @@
+// The command line: kubectl proxy's 13 flags and kubectl's connection flags, with kubectl's names,
+// short forms and defaults (pkg/cmd/proxy/proxy.go, genericclioptions/config_flags.go).
+
+import type { Argv } from 'yargs';
+import * as defaults from '../config/defaults.js';
+
+export function defineFlags<T>(cli: Argv<T>) {
+  return cli
+    .option('port', { alias: 'p', type: 'number', default: defaults.DEFAULT_PORT, describe: 'The port on which to run the proxy. Set to 0 to pick a random port.' })
+    .option('address', { type: 'string', default: defaults.DEFAULT_ADDRESS, describe: 'The IP address on which to serve on (::1 and [::1] both work).' })
+    .option('unix-socket', { alias: 'u', type: 'string', describe: 'Unix socket on which to run the proxy (created owner-only).' })
+    .option('api-prefix', { type: 'string', default: defaults.DEFAULT_API_PREFIX, describe: 'Prefix to serve the proxied API under.' })
+    .option('www', { alias: 'w', type: 'string', describe: 'Also serve static files from the given directory under the specified prefix.' })
+    .option('www-prefix', { alias: 'P', type: 'string', default: defaults.DEFAULT_WWW_PREFIX, describe: 'Prefix to serve static files under, if static file directory is specified.' })
+    .option('accept-hosts', { type: 'string', default: defaults.DEFAULT_ACCEPT_HOSTS, describe: 'Regular expressions for hosts that the proxy should accept (matched against the Host header).' })
+    .option('accept-paths', { type: 'string', default: defaults.DEFAULT_ACCEPT_PATHS, describe: 'Regular expressions for paths that the proxy should accept.' })
+    .option('reject-paths', { type: 'string', default: defaults.DEFAULT_REJECT_PATHS, describe: 'Regular expressions for paths that the proxy should reject. Paths specified here will be rejected even if accepted by --accept-paths.' })
+    .option('reject-methods', { type: 'string', default: defaults.DEFAULT_REJECT_METHODS, describe: "Regular expressions for HTTP methods that the proxy should reject (example --reject-methods='POST,PUT,PATCH')." })
+    .option('disable-filter', { type: 'boolean', default: false, describe: 'If true, disable request filtering in the proxy. This is dangerous, and can leave you vulnerable to XSRF attacks, when used with an accessible port.' })
+    .option('keepalive', { type: 'string', default: '0s', describe: 'TCP keep-alive period for upgraded connections (exec, attach, port-forward). 0 uses the system default.' })
+    .option('append-server-path', { type: 'boolean', default: false, describe: 'If true, enables automatic path appending of the kube context server path to each request.' })
+    .option('override-client-auth', { type: 'boolean', default: false, describe: "Drop the client's own Authorization and Impersonate-* headers and always send the kubeconfig identity (kubectl lets the client's win)." })
+    .option('kubeconfig', { type: 'string', describe: 'Path to the kubeconfig file to use (only that file is read).' })
+    .option('context', { type: 'string', describe: 'The name of the kubeconfig context to use.' })
+    .option('cluster', { type: 'string', describe: 'The name of the kubeconfig cluster to use.' })
+    .option('user', { type: 'string', describe: 'The name of the kubeconfig user to use.' })
+    .option('server', { alias: 's', type: 'string', describe: 'The address and port of the Kubernetes API server.' })
+    .option('token', { type: 'string', describe: 'Bearer token for authentication to the API server.' })
+    .option('certificate-authority', { type: 'string', describe: 'Path to a cert file for the certificate authority.' })
+    .option('client-certificate', { type: 'string', describe: 'Path to a client certificate file for TLS.' })
+    .option('client-key', { type: 'string', describe: 'Path to a client key file for TLS.' })
+    .option('insecure-skip-tls-verify', { type: 'boolean', describe: "If true, the server's certificate will not be checked for validity." })
+    .option('tls-server-name', { type: 'string', describe: 'Server name to use for server certificate validation.' })
+    .option('request-timeout', { type: 'string', default: '0', describe: 'How long to wait for the API server to start answering (e.g. 1s, 2m). 0 means no limit.' })
+    .option('v', { type: 'number', default: 0, describe: 'Log level: 6 logs one line per request.' });
+}
+
+export type ParsedFlags = Awaited<ReturnType<ReturnType<typeof defineFlags>['parseAsync']>>;

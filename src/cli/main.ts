@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// The command: parse flags, validate, complete, serve; print kubectl's start line; stop cleanly
+// on SIGINT/SIGTERM. The only module that reads process.argv, installs signal handlers or exits.
+
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { completeConfig } from '../config/complete.js';
+import { packageVersion } from '../config/user-agent.js';
+import { validateOptions } from '../config/validate.js';
+import { createLogger } from '../observe/logger.js';
+import { startProxy } from '../server/proxy-server.js';
+import { defineFlags } from './flags.js';
+import { optionsFromFlags } from './options-from-flags.js';
+
+/** One line on stderr, exit 1: no stack trace for bad input. */
+function die(message: string): never {
+  process.stderr.write(`error: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  const cli = defineFlags(
+    yargs(hideBin(process.argv))
+      .scriptName('kube-auth-proxy')
+      .usage('$0 [flags]\n\nRun a proxy to the Kubernetes API server, with the credentials of your kubeconfig.')
+      .version(packageVersion())
+      .strict()
+      .parserConfiguration({ 'duplicate-arguments-array': false })
+      .fail((message, err) => die(message ?? err?.message ?? 'invalid arguments')),
+  );
+  const flags = await cli.parseAsync();
+  const problems: string[] = [];
+  const options = optionsFromFlags(flags, problems);
+  problems.push(...validateOptions(options));
+  if (problems.length > 0) die(problems.join('; '));
+
+  const logger = createLogger(options.verbosity);
+  const config = await completeConfig(options, process.env, (message) => logger.error(message));
+  for (const warning of config.warnings) logger.warn(warning);
+  const proxy = await startProxy(config, logger);
+  process.stdout.write(`Starting to serve on ${proxy.address}\n`);
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1); // a second Ctrl-C: stop now
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    proxy.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => die(err instanceof Error ? err.message : String(err)));

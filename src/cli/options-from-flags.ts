@@ -1,0 +1,48 @@
+// Maps parsed flags to ProxyOptions, turning duration strings into milliseconds.
+
+import { parseDuration } from '../config/duration.js';
+import type { ProxyOptions } from '../config/options.js';
+import type { ParsedFlags } from './flags.js';
+
+function duration(flag: string, value: string, problems: string[]): number {
+  const ms = parseDuration(value);
+  if (ms === undefined) problems.push(`--${flag}: invalid duration ${JSON.stringify(value)} (use e.g. 30s, 1m, 0)`);
+  return ms ?? 0;
+}
+
+/** Drops keys whose value is undefined, so optional fields stay absent. */
+function defined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+export function optionsFromFlags(flags: ParsedFlags, problems: string[]): ProxyOptions {
+  return defined({
+    port: flags.port,
+    address: flags.address,
+    unixSocket: flags['unix-socket'],
+    apiPrefix: flags['api-prefix'],
+    www: flags.www,
+    wwwPrefix: flags['www-prefix'],
+    acceptHosts: flags['accept-hosts'],
+    acceptPaths: flags['accept-paths'],
+    rejectPaths: flags['reject-paths'],
+    rejectMethods: flags['reject-methods'],
+    disableFilter: flags['disable-filter'],
+    keepaliveMs: duration('keepalive', flags.keepalive, problems),
+    appendServerPath: flags['append-server-path'],
+    overrideClientAuth: flags['override-client-auth'],
+    requestTimeoutMs: duration('request-timeout', flags['request-timeout'], problems),
+    verbosity: flags.v,
+    kubeconfig: flags.kubeconfig,
+    context: flags.context,
+    cluster: flags.cluster,
+    user: flags.user,
+    server: flags.server,
+    token: flags.token,
+    certificateAuthority: flags['certificate-authority'],
+    clientCertificate: flags['client-certificate'],
+    clientKey: flags['client-key'],
+    insecureSkipTlsVerify: flags['insecure-skip-tls-verify'],
+    tlsServerName: flags['tls-server-name'],
+  });
+}

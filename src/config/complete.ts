@@ -1,0 +1,141 @@
+// Completes validated options into a frozen ProxyConfig: reads kubeconfig, loads TLS material,
+// compiles the filters. It does the I/O start-up needs and nothing else (no sockets).
+
+import { statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import { hasIdentity, selectCredentials } from '../credentials/select-credentials.js';
+import { NO_CREDENTIALS } from '../credentials/credentials.js';
+import { loadUpstreamTls } from '../credentials/tls-material.js';
+import { ConfigError } from '../errors.js';
+import { resolveKubeconfig } from '../kubeconfig/index.js';
+import type { ResolvedKubeconfig } from '../kubeconfig/types.js';
+import { compileRuleList } from '../stages/rules.js';
+import type { ProxyOptions } from './options.js';
+import type { ListenTarget, ProxyConfig, UpstreamConfig } from './proxy-config.js';
+import { userAgent } from './user-agent.js';
+import { withTrailingSlash } from './validate.js';
+
+/** The parts of the environment start-up reads, passed in so tests can set them. */
+export interface Environment {
+  readonly KUBECONFIG?: string | undefined;
+  readonly HOME?: string | undefined;
+  readonly KUBERNETES_MASTER?: string | undefined;
+}
+
+function listenTarget(options: ProxyOptions): ListenTarget {
+  if (options.unixSocket !== undefined) return { kind: 'unix', path: resolve(options.unixSocket) };
+  // kubectl needs `[::1]`; `::1` is accepted too.
+  const host = options.address.replace(/^\[(.*)\]$/, '$1');
+  return { kind: 'tcp', host, port: options.port };
+}
+
+function staticWarnings(options: ProxyOptions): string[] {
+  if (options.www === undefined) return [];
+  try {
+    if (!statSync(options.www).isDirectory()) return [`Static file directory ${options.www} is not a directory`];
+  } catch (err) {
+    return [`Failed to stat static file directory ${options.www}: ${err instanceof Error ? err.message : String(err)}`];
+  }
+  return [];
+}
+
+function parseServer(kubeconfig: ResolvedKubeconfig): URL {
+  const { server, name } = kubeconfig.cluster;
+  try {
+    const url = new URL(server);
+    if (url.protocol === 'https:' || url.protocol === 'http:') return url;
+  } catch {
+    // reported below
+  }
+  throw new ConfigError(`invalid server ${JSON.stringify(server)} for cluster "${name}": must be an http:// or https:// URL`);
+}
+
+function upstreamConfig(
+  options: ProxyOptions,
+  kubeconfig: ResolvedKubeconfig,
+  warnings: string[],
+  onRuntimeWarning: (message: string) => void,
+): UpstreamConfig {
+  const { cluster, user } = kubeconfig;
+  if (user.unsupported.length > 0) {
+    throw new ConfigError(
+      `user "${user.name}" needs ${user.unsupported.join(', ')}, which this version of kube-auth-proxy does not support yet`,
+    );
+  }
+  const server = parseServer(kubeconfig);
+  const https = server.protocol === 'https:';
+  // client-go applies credentials and TLS only to https servers (rest.IsConfigTransportTLS).
+  if (!https && hasIdentity(user)) warnings.push(`credentials of user "${user.name}" are not sent to the plain-HTTP server ${server.origin}`);
+  const serverPath = server.pathname.replace(/\/+$/, '');
+  if (serverPath !== '' && !options.appendServerPath) {
+    warnings.push(`Your kube context contains a server path ${serverPath}, use --append-server-path to automatically append the path to each request`);
+  }
+  return {
+    server,
+    pathPrefix: options.appendServerPath ? serverPath : '',
+    ...(https ? { tls: loadUpstreamTls(cluster, user, server) } : {}),
+    credentials: https ? selectCredentials(user, onRuntimeWarning) : NO_CREDENTIALS,
+    overrideClientAuth: options.overrideClientAuth,
+    requestTimeoutMs: options.requestTimeoutMs,
+    keepaliveMs: options.keepaliveMs,
+    userAgent: userAgent(),
+  };
+}
+
+function filterRules(options: ProxyOptions): ProxyConfig['filter'] {
+  if (options.disableFilter) return undefined;
+  return {
+    acceptHosts: compileRuleList('--accept-hosts', options.acceptHosts),
+    acceptPaths: compileRuleList('--accept-paths', options.acceptPaths),
+    rejectPaths: compileRuleList('--reject-paths', options.rejectPaths),
+    rejectMethods: compileRuleList('--reject-methods', options.rejectMethods),
+  };
+}
+
+/**
+ * Reads everything start-up needs. Throws ConfigError with a one-line message on bad input.
+ * `onRuntimeWarning` receives problems found later, such as a token file that can't be re-read.
+ */
+export async function completeConfig(
+  options: ProxyOptions,
+  env: Environment,
+  onRuntimeWarning: (message: string) => void,
+): Promise<ProxyConfig> {
+  const kubeconfig = await resolveKubeconfig(
+    {
+      ...(options.kubeconfig === undefined ? {} : { explicitPath: resolve(options.kubeconfig) }),
+      ...(env.KUBECONFIG === undefined ? {} : { kubeconfigEnv: env.KUBECONFIG }),
+      homeDir: env.HOME ?? homedir(),
+      ...(env.KUBERNETES_MASTER ? { defaultServer: env.KUBERNETES_MASTER } : {}),
+    },
+    {
+      context: options.context,
+      cluster: options.cluster,
+      user: options.user,
+      server: options.server,
+      tlsServerName: options.tlsServerName,
+      certificateAuthority: options.certificateAuthority && resolve(options.certificateAuthority),
+      insecureSkipTlsVerify: options.insecureSkipTlsVerify,
+      clientCertificate: options.clientCertificate && resolve(options.clientCertificate),
+      clientKey: options.clientKey && resolve(options.clientKey),
+      token: options.token,
+    },
+  );
+  const warnings = [...kubeconfig.warnings];
+  const upstream = upstreamConfig(options, kubeconfig, warnings, onRuntimeWarning);
+  if (options.disableFilter && options.unixSocket === undefined) {
+    warnings.push('Request filter disabled, your proxy is vulnerable to XSRF attacks, please be cautious');
+  }
+  warnings.push(...staticWarnings(options));
+  const apiPrefix = withTrailingSlash(options.apiPrefix);
+  return Object.freeze({
+    listen: listenTarget(options),
+    apiPrefix,
+    ...(options.www === undefined ? {} : { staticFiles: { directory: resolve(options.www), prefix: withTrailingSlash(options.wwwPrefix) } }),
+    filter: filterRules(options),
+    upstream,
+    verbosity: options.verbosity,
+    warnings,
+  });
+}

@@ -1,0 +1,20 @@
+// Defaults, defined once: used by the CLI help, the README and the tests.
+// Values follow kubectl's pkg/proxy/proxy_server.go and pkg/cmd/proxy/proxy.go.
+
+export const DEFAULT_PORT = 8001;
+export const DEFAULT_ADDRESS = '127.0.0.1';
+export const DEFAULT_API_PREFIX = '/';
+export const DEFAULT_WWW_PREFIX = '/static/';
+export const DEFAULT_ACCEPT_PATHS = '^.*';
+export const DEFAULT_REJECT_PATHS = '^/api/.*/pods/.*/exec,^/api/.*/pods/.*/attach';
+export const DEFAULT_ACCEPT_HOSTS = '^localhost$,^127\\.0\\.0\\.1$,^\\[::1\\]$';
+export const DEFAULT_REJECT_METHODS = '^$';
+
+/** How long in-flight requests may run after SIGINT/SIGTERM before their sockets are closed. */
+export const SHUTDOWN_GRACE_MS = 5_000;
+/** Upper bound of pooled upstream connections (forwarding pre-study: 16–32 costs nothing). */
+export const UPSTREAM_CONNECTIONS = 32;
+/** client-go's dial and TLS handshake timeouts (transport/cache.go: 30 s dial, 10 s TLS). */
+export const UPSTREAM_CONNECT_TIMEOUT_MS = 30_000;
+/** How long a read `tokenFile` value is trusted before the file is read again. client-go: ~50 s. */
+export const TOKEN_FILE_TTL_MS = 1_000;

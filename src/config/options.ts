@@ -1,0 +1,37 @@
+// The raw options as the CLI parsed them: kubectl proxy's flags plus kubectl's connection flags.
+
+/** Everything the user can say on the command line, before validation. */
+export interface ProxyOptions {
+  readonly port: number;
+  /** True when --port was given explicitly (kubectl only rejects --port with --unix-socket when it differs from 8001). */
+  readonly address: string;
+  readonly unixSocket?: string;
+  readonly apiPrefix: string;
+  readonly www?: string;
+  readonly wwwPrefix: string;
+  readonly acceptHosts: string;
+  readonly acceptPaths: string;
+  readonly rejectPaths: string;
+  readonly rejectMethods: string;
+  readonly disableFilter: boolean;
+  /** Milliseconds; 0 = the OS default. Applies to upgraded connections (kubectl's meaning). */
+  readonly keepaliveMs: number;
+  readonly appendServerPath: boolean;
+  /** Strip the client's Authorization / Impersonate-* headers and always inject ours. */
+  readonly overrideClientAuth: boolean;
+  /** Milliseconds until response headers; 0 = no limit. */
+  readonly requestTimeoutMs: number;
+  readonly verbosity: number;
+
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly cluster?: string;
+  readonly user?: string;
+  readonly server?: string;
+  readonly token?: string;
+  readonly certificateAuthority?: string;
+  readonly clientCertificate?: string;
+  readonly clientKey?: string;
+  readonly insecureSkipTlsVerify?: boolean;
+  readonly tlsServerName?: string;
+}

@@ -1,0 +1,46 @@
+// The completed configuration: everything start-up needed to read or compile is done, so the
+// server only wires it together. A different type from ProxyOptions, so "complete" is checked
+// by the compiler (kubectl's Complete/Validate/Run).
+
+import type { RequestFilterRules } from '../stages/request-filter.js';
+import type { RuleList } from '../stages/rules.js';
+import type { Credentials } from '../credentials/credentials.js';
+
+export type ListenTarget =
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  | { readonly kind: 'unix'; readonly path: string };
+
+/** TLS material for connections to the API server, loaded once at start. */
+export interface UpstreamTls {
+  readonly ca?: Buffer;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+  readonly servername?: string;
+  readonly rejectUnauthorized: boolean;
+}
+
+export interface UpstreamConfig {
+  /** `cluster.server` as a URL. */
+  readonly server: URL;
+  /** Path of the server URL without its trailing slash, prepended with --append-server-path; else ''. */
+  readonly pathPrefix: string;
+  readonly tls?: UpstreamTls;
+  readonly credentials: Credentials;
+  readonly overrideClientAuth: boolean;
+  readonly requestTimeoutMs: number;
+  readonly keepaliveMs: number;
+  readonly userAgent: string;
+}
+
+export interface ProxyConfig {
+  readonly listen: ListenTarget;
+  /** Ends with `/`. */
+  readonly apiPrefix: string;
+  readonly staticFiles?: { readonly directory: string; readonly prefix: string };
+  /** Absent with --disable-filter. */
+  readonly filter?: { readonly acceptHosts: RuleList } & RequestFilterRules;
+  readonly upstream: UpstreamConfig;
+  readonly verbosity: number;
+  /** Messages to print at start, kubectl's wording where it has one. */
+  readonly warnings: readonly string[];
+}

@@ -1,0 +1,50 @@
+// Pure validation of the parsed flags: returns every problem at once, in flag language.
+
+import { compileRuleList } from '../stages/rules.js';
+import { DEFAULT_PORT } from './defaults.js';
+import type { ProxyOptions } from './options.js';
+
+/** kubectl appends the trailing slash to both prefixes (pkg/cmd/proxy/proxy.go). */
+export function withTrailingSlash(prefix: string): string {
+  return prefix.endsWith('/') ? prefix : prefix + '/';
+}
+
+function regexProblems(options: ProxyOptions): string[] {
+  if (options.disableFilter) return [];
+  const lists: [string, string][] = [
+    ['--accept-hosts', options.acceptHosts],
+    ['--accept-paths', options.acceptPaths],
+    ['--reject-paths', options.rejectPaths],
+    ['--reject-methods', options.rejectMethods],
+  ];
+  const problems: string[] = [];
+  for (const [flag, value] of lists) {
+    try {
+      compileRuleList(flag, value);
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  return problems;
+}
+
+export function validateOptions(options: ProxyOptions): string[] {
+  const problems: string[] = [];
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
+    problems.push(`--port: ${options.port} is not a port number (0-65535; 0 picks a free port)`);
+  }
+  // kubectl's check is `port != 8001 && unixSocket != ""`, so an explicit --port=8001 passes.
+  if (options.unixSocket !== undefined && options.port !== DEFAULT_PORT) {
+    problems.push('cannot set --unix-socket and --port at the same time');
+  }
+  if (options.unixSocket === '') problems.push('--unix-socket: the path is empty');
+  if (options.address.trim() === '') problems.push('--address: the address is empty');
+  if (!options.apiPrefix.startsWith('/')) problems.push(`--api-prefix: ${JSON.stringify(options.apiPrefix)} must begin with /`);
+  if (!options.wwwPrefix.startsWith('/')) problems.push(`--www-prefix: ${JSON.stringify(options.wwwPrefix)} must begin with /`);
+  if (options.www !== undefined && withTrailingSlash(options.wwwPrefix) === withTrailingSlash(options.apiPrefix)) {
+    problems.push(`--www-prefix and --api-prefix cannot be the same (${withTrailingSlash(options.apiPrefix)})`);
+  }
+  if (options.keepaliveMs < 0) problems.push('--keepalive: must not be negative');
+  if (options.requestTimeoutMs < 0) problems.push('--request-timeout: must not be negative');
+  return [...problems, ...regexProblems(options)];
+}

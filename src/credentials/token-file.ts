@@ -1,0 +1,41 @@
+// `tokenFile` (client-go transport/token_source.go cachingTokenSource): the file is re-read so a
+// rotated token is picked up, its value beats `token`, and a failed or empty read keeps the last
+// good token and reports the failure. client-go re-reads about every 50 s; we re-read every second.
+
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+import type { Credentials } from './credentials.js';
+
+function readToken(path: string): string {
+  const token = readFileSync(path, 'utf8').trim();
+  if (token === '') throw new Error(`read empty token from file "${path}"`);
+  return token;
+}
+
+/**
+ * Reads the file now (a failure is a start-up error, as in client-go) and then again whenever the
+ * value is older than `ttlMs`. Reads are synchronous and tiny; they happen at most once per `ttlMs`.
+ */
+export function tokenFile(path: string, ttlMs: number, onRotateError: (message: string) => void): Credentials {
+  let header: string;
+  try {
+    header = `Bearer ${readToken(path)}`;
+  } catch (err) {
+    throw new ConfigError(`tokenFile: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  let readAt = Date.now();
+  return {
+    description: `token file ${path}`,
+    authorization() {
+      const now = Date.now();
+      if (now - readAt < ttlMs) return header;
+      readAt = now;
+      try {
+        header = `Bearer ${readToken(path)}`;
+      } catch (err) {
+        onRotateError(`Unable to rotate token: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      return header;
+    },
+  };
+}

@@ -1,0 +1,66 @@
+// The result of loading kubeconfig the way client-go does: one chosen cluster and user, paths
+// already absolute. What the user entry *means* (TLS, tokens) is decided in credentials/.
+
+/** Where a PEM value comes from: a file (absolute path) or inline `*-data` (decoded bytes). */
+export type PemSource = { readonly path: string } | { readonly data: Buffer };
+
+/** Flags that override kubeconfig values (kubectl's global connection flags). */
+export interface KubeconfigOverrides {
+  readonly context?: string;
+  readonly cluster?: string;
+  readonly user?: string;
+  readonly server?: string;
+  readonly tlsServerName?: string;
+  readonly certificateAuthority?: string;
+  readonly insecureSkipTlsVerify?: boolean;
+  /** `--disable-compression`: like the other booleans, only `true` changes anything. */
+  readonly disableCompression?: boolean;
+  readonly clientCertificate?: string;
+  readonly clientKey?: string;
+  readonly token?: string;
+}
+
+/** Which files to read (client-go's `ClientConfigLoadingRules`). */
+export interface LoadingRules {
+  /** `--kubeconfig`: only this file, which must exist. */
+  readonly explicitPath?: string;
+  /** The value of `$KUBECONFIG`, a list separated by `path.delimiter`. */
+  readonly kubeconfigEnv?: string;
+  /** Home directory for the default `~/.kube/config`. */
+  readonly homeDir: string;
+  /** `$KUBERNETES_MASTER`, client-go's default server when the cluster has none. */
+  readonly defaultServer?: string;
+}
+
+export interface ResolvedCluster {
+  readonly name: string;
+  readonly server: string;
+  readonly tlsServerName?: string;
+  readonly insecureSkipTlsVerify: boolean;
+  readonly certificateAuthority?: PemSource;
+  readonly proxyUrl?: string;
+  readonly disableCompression: boolean;
+}
+
+export interface ResolvedUser {
+  readonly name: string;
+  readonly clientCertificate?: PemSource;
+  readonly clientKey?: PemSource;
+  readonly token?: string;
+  /** Absolute path; its contents beat `token` (client-go). */
+  readonly tokenFile?: string;
+  readonly username?: string;
+  readonly password?: string;
+  /** Present when the entry uses a feature this version cannot honour yet (exec, auth-provider, impersonation). */
+  readonly unsupported: readonly string[];
+}
+
+export interface ResolvedKubeconfig {
+  readonly contextName: string;
+  readonly cluster: ResolvedCluster;
+  readonly user: ResolvedUser;
+  /** Files that were read, in precedence order (for the V(6) "Config loaded from file" line). */
+  readonly files: readonly string[];
+  /** client-go's non-fatal validation messages (e.g. "certificate-authority-data will override"). */
+  readonly warnings: readonly string[];
+}

@@ -1,0 +1,55 @@
+// Opens the listener: TCP on loopback by default, or a unix socket created owner-only
+// (kubectl: umask 0077, a stale socket replaced, anything else at that path left alone).
+
+import { lstatSync, unlinkSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ListenTarget } from '../config/proxy-config.js';
+import { ConfigError } from '../errors.js';
+
+/** How the listening address is shown: `127.0.0.1:8001`, `[::1]:8001` or the socket path. */
+export function describeAddress(address: string | AddressInfo | null): string {
+  if (address === null) return '';
+  if (typeof address === 'string') return address;
+  return address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+}
+
+function removeStaleSocket(path: string): void {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return; // nothing there
+  }
+  if (!isSocket) throw new ConfigError(`--unix-socket: ${path} exists and is not a socket; refusing to replace it`);
+  unlinkSync(path);
+}
+
+function listenError(err: NodeJS.ErrnoException, target: ListenTarget): ConfigError {
+  const where = target.kind === 'unix' ? target.path : `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
+  const flag = target.kind === 'unix' ? '--unix-socket' : err.code === 'EADDRINUSE' ? '--port' : '--address';
+  const reason =
+    err.code === 'EADDRINUSE' ? 'address already in use' : err.code === 'EADDRNOTAVAIL' ? 'cannot assign requested address' : err.message;
+  return new ConfigError(`${flag}: listen ${where}: ${reason}`, { cause: err });
+}
+
+/** Listens and resolves with the printable address, or rejects with a one-line ConfigError. */
+export async function listen(server: Server, target: ListenTarget): Promise<string> {
+  if (target.kind === 'unix') removeStaleSocket(target.path);
+  const previousUmask = target.kind === 'unix' ? process.umask(0o077) : undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, target));
+      server.once('error', onError);
+      const ready = () => {
+        server.off('error', onError);
+        resolve();
+      };
+      if (target.kind === 'unix') server.listen(target.path, ready);
+      else server.listen(target.port, target.host, ready);
+    });
+  } finally {
+    if (previousUmask !== undefined) process.umask(previousUmask);
+  }
+  return describeAddress(server.address());
+}

@@ -1,0 +1,75 @@
+// The composition root: the listener, the stage list, the forwarders, and a clean stop.
+
+import { createServer, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { unlinkSync } from 'node:fs';
+import type { ProxyConfig } from '../config/proxy-config.js';
+import { SHUTDOWN_GRACE_MS } from '../config/defaults.js';
+import type { Logger } from '../observe/logger.js';
+import { statusAnswer } from '../stages/answers.js';
+import { encodePath } from '../stages/request-target.js';
+import { createUpstreamPool } from '../upstream/dispatcher.js';
+import { createForwarder } from '../upstream/forward.js';
+import { createUpgrader } from '../upstream/upgrade.js';
+import { listen } from './listen.js';
+import { writeRawAnswer } from './raw-answer.js';
+import { createRequestHandler, readRequest, runStages, writeProxyError } from './request-handler.js';
+import { ConnectionTracker, shutdown } from './shutdown.js';
+import { buildStages } from './stages.js';
+import { logRequest } from './request-log.js';
+
+export interface RunningProxy {
+  /** `127.0.0.1:8001`, `[::1]:8001` or the unix socket path. */
+  readonly address: string;
+  /** Stops accepting, lets in-flight requests finish within the grace period, ends streams. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startProxy(config: ProxyConfig, logger: Logger): Promise<RunningProxy> {
+  const stages = buildStages(config);
+  const pool = createUpstreamPool(config.upstream);
+  const tracker = new ConnectionTracker();
+  const forwarder = createForwarder(pool, config.upstream, (res, error) => {
+    logger.error({ err: { message: error.message }, status: error.statusCode }, 'Error while proxying request');
+    writeProxyError(res, error);
+  });
+  const handle = createRequestHandler(stages, forwarder);
+  const server = createServer({ requestTimeout: 0 }, (req, res) => {
+    tracker.trackResponse(res);
+    logRequest(logger, req, res);
+    handle(req, res);
+  });
+
+  const upgrade = createUpgrader(config.upstream, {
+    onSession: (client) => tracker.trackUpgraded(client),
+    onError: (client, error) => {
+      logger.error({ err: { message: error.message }, status: error.statusCode }, 'Error while proxying upgrade');
+      writeRawAnswer(client, statusAnswer(error.statusCode, error.reason, error.message));
+    },
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, early: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const state = readRequest(req, true);
+    if (!('req' in state)) return writeRawAnswer(socket, state);
+    const result = runStages(stages, state);
+    if (result === undefined) return upgrade(req, socket, early, encodePath(state.path), state.query);
+    if ('serve' in result) return writeRawAnswer(socket, statusAnswer(400, 'BadRequest', 'static files cannot be upgraded'));
+    writeRawAnswer(socket, result);
+  });
+
+  const address = await listen(server, config.listen);
+  return {
+    address,
+    async close(graceMs = SHUTDOWN_GRACE_MS) {
+      await shutdown(server, tracker, graceMs);
+      await pool.close().catch(() => undefined);
+      if (config.listen.kind === 'unix') {
+        try {
+          unlinkSync(config.listen.path);
+        } catch {
+          // already gone
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,17 @@
+// One line per request at -v=6 and above, written when the response is done (issue 5 adds the
+// full timeline). Never logs headers' values.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../observe/logger.js';
+
+export function logRequest(logger: Logger, req: IncomingMessage, res: ServerResponse): void {
+  if (!logger.isLevelEnabled('debug')) return;
+  const start = process.hrtime.bigint();
+  res.once('close', () => {
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    logger.debug(
+      { method: req.method, url: req.url, status: res.statusCode, completed: res.writableFinished, ms: Math.round(ms * 1000) / 1000 },
+      'request completed',
+    );
+  });
+}

@@ -1,0 +1,18 @@
+// The ordered stage list for a configuration. A disabled feature is simply not in the list.
+
+import type { ProxyConfig } from '../config/proxy-config.js';
+import { createApiPrefix } from '../stages/api-prefix.js';
+import { createHostFilter } from '../stages/host-filter.js';
+import { createRequestFilter } from '../stages/request-filter.js';
+import type { Stage } from '../stages/stage.js';
+import { createStaticFiles } from '../stages/static-files.js';
+
+export function buildStages(config: ProxyConfig): Stage[] {
+  const { filter, staticFiles, apiPrefix } = config;
+  return [
+    filter && createHostFilter(filter.acceptHosts),
+    staticFiles && createStaticFiles({ ...staticFiles, apiPrefix }),
+    createApiPrefix(apiPrefix),
+    filter && createRequestFilter(filter),
+  ].filter((stage): stage is Stage => stage !== undefined);
+}

@@ -1,0 +1,65 @@
+// Turns the raw request target into the one canonical path that is both filtered and forwarded.
+// kubectl filters Go's decoded URL.Path but forwards RawPath, so encodings such as `/%2e/api/…`
+// slip past its exec rule. Here the path is decoded once, dot segments and `//` are resolved
+// (as Go's ServeMux, with its 301 for unclean paths), and exactly that path is re-encoded upstream.
+
+/** A request path the proxy can act on, or why it cannot. */
+export type RequestTarget =
+  | { readonly kind: 'path'; readonly path: string; readonly query: string }
+  | { readonly kind: 'redirect'; readonly location: string }
+  | { readonly kind: 'invalid'; readonly message: string };
+
+/** Go's path.Clean for an absolute path, keeping a trailing slash as net/http's cleanPath does. */
+export function cleanPath(path: string): string {
+  const out: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') out.pop();
+    else out.push(segment);
+  }
+  let cleaned = '/' + out.join('/');
+  const last = path.split('/').at(-1);
+  const endsInDirectory = path.endsWith('/') || last === '.' || last === '..';
+  if (endsInDirectory && cleaned !== '/') cleaned += '/';
+  return cleaned;
+}
+
+// pchar (RFC 3986 §3.3) characters that encodeURIComponent escapes but a path may carry as-is.
+const PCHAR_KEPT = /%(?:24|26|2B|2C|3B|3D|3A|40)/g;
+
+/** Percent-encodes one decoded path segment for the wire. */
+function encodeSegment(segment: string): string {
+  return encodeURIComponent(segment).replace(PCHAR_KEPT, (escape) => decodeURIComponent(escape));
+}
+
+/** Encodes a decoded, clean path: every `/` is a separator, everything else is data. */
+export function encodePath(decodedPath: string): string {
+  return decodedPath.split('/').map(encodeSegment).join('/');
+}
+
+// Control characters have no business in a Kubernetes path and are a classic smuggling aid.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+/** Splits an origin-form or absolute-form request target into a canonical path and raw query. */
+export function parseRequestTarget(target: string): RequestTarget {
+  let pathAndQuery = target;
+  if (!target.startsWith('/')) {
+    if (!/^https?:\/\//i.test(target)) return { kind: 'invalid', message: `invalid request target ${JSON.stringify(target.slice(0, 100))}` };
+    const url = new URL(target);
+    pathAndQuery = url.pathname + url.search;
+  }
+  const queryStart = pathAndQuery.indexOf('?');
+  const rawPath = queryStart === -1 ? pathAndQuery : pathAndQuery.slice(0, queryStart);
+  const query = queryStart === -1 ? '' : pathAndQuery.slice(queryStart);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rawPath);
+  } catch {
+    return { kind: 'invalid', message: `invalid percent-encoding in path ${JSON.stringify(rawPath.slice(0, 100))}` };
+  }
+  if (CONTROL_CHARACTERS.test(decoded)) return { kind: 'invalid', message: 'control character in request path' };
+  const path = cleanPath(decoded);
+  if (path !== decoded) return { kind: 'redirect', location: encodePath(path) + query };
+  return { kind: 'path', path, query };
+}

@@ -1,0 +1,101 @@
+// Forwards one plain (non-upgrade) request to the API server and relays the response, streaming
+// both ways with backpressure. Built on undici's dispatch() handler API (see the pre-study).
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher, Pool } from 'undici';
+import type { UpstreamConfig } from '../config/proxy-config.js';
+import { ProxyError } from '../errors.js';
+import { buildUpstreamHeaders, stripResponseHopHeaders, type InjectedHeaders } from './headers.js';
+import { toProxyError } from './upstream-errors.js';
+
+type Controller = Dispatcher.DispatchController;
+
+/** Called when a request could not be answered by the API server. */
+export type FailureResponder = (res: ServerResponse, error: ProxyError) => void;
+
+const CLIENT_GONE = new Error('client closed the connection');
+
+/**
+ * Relays one upstream response into `res`. Aborts the upstream request as soon as the client is
+ * gone, including when the request was still queued: otherwise a paused handler whose response
+ * was destroyed pins a pooled connection forever (the pre-study's pool trap).
+ */
+class ResponseRelay implements Dispatcher.DispatchHandler {
+  private controller: Controller | undefined;
+  private readonly resume = () => this.controller?.resume();
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly server: URL,
+    private readonly fail: FailureResponder,
+  ) {
+    res.once('close', () => {
+      if (!res.writableFinished) this.controller?.abort(CLIENT_GONE);
+    });
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    if (this.res.destroyed) controller.abort(CLIENT_GONE);
+  }
+
+  onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+    if (this.res.destroyed) return controller.abort(CLIENT_GONE);
+    if (statusCode < 200) return; // 1xx informational: the final response follows.
+    stripResponseHopHeaders(headers);
+    this.res.writeHead(statusCode, statusMessage, headers);
+    // A watch or a followed log has no length: send the headers now, not with the first event.
+    if (headers['content-length'] === undefined) this.res.flushHeaders();
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.res.destroyed) return controller.abort(CLIENT_GONE);
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', this.resume);
+    }
+  }
+
+  onResponseEnd(): void {
+    this.res.end();
+  }
+
+  onResponseError(_controller: Controller, error: Error): void {
+    if (error === CLIENT_GONE || this.res.destroyed) return;
+    // Headers already sent: truncate the response as kubectl does (http.ErrAbortHandler).
+    if (this.res.headersSent) this.res.destroy(error);
+    else this.fail(this.res, toProxyError(error, this.server));
+  }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+export interface Forwarder {
+  /** `path` is the encoded path after prefix handling; the query is appended as received. */
+  forward(req: IncomingMessage, res: ServerResponse, path: string, query: string): void;
+}
+
+export function createForwarder(pool: Pool, upstream: UpstreamConfig, fail: FailureResponder): Forwarder {
+  const injectBase = {
+    host: upstream.server.host,
+    userAgent: upstream.userAgent,
+    overrideClientAuth: upstream.overrideClientAuth,
+  };
+  return {
+    forward(req, res, path, query) {
+      const inject: InjectedHeaders = { ...injectBase, authorization: upstream.credentials.authorization() };
+      const clientIp = req.socket.remoteAddress;
+      const headers = buildUpstreamHeaders(req.rawHeaders, clientIp, inject);
+      const options: Dispatcher.DispatchOptions = {
+        path: upstream.pathPrefix + path + query,
+        method: req.method as Dispatcher.HttpMethod,
+        headers,
+        body: hasBody(req) ? req : null,
+      };
+      pool.dispatch(options, new ResponseRelay(res, upstream.server, fail));
+    },
+  };
+}

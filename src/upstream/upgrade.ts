@@ -1,0 +1,156 @@
+// Upgrade requests (exec, attach, port-forward; WebSocket and SPDY/3.1 alike) get a connection of
+// their own to the API server, HTTP/1.1 only, as kubectl's upgrade transport does
+// (apimachinery upgradeaware.go). The response head is read here; on 101 the two sockets are
+// piped raw both ways, which works for any protocol (http-proxy's ws() drops non-WebSocket ones).
+
+import type { IncomingMessage } from 'node:http';
+import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import type { UpstreamConfig } from '../config/proxy-config.js';
+import { ProxyError } from '../errors.js';
+import { buildUpstreamHeaders } from './headers.js';
+import { toProxyError } from './upstream-errors.js';
+
+/** Connection and Upgrade are hop-by-hop, but an upgrade must carry them to the next hop. */
+const UPGRADE_HEADERS: ReadonlySet<string> = new Set(['connection', 'upgrade']);
+const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
+/** kubectl gives a failed upgrade's response 10 s to be written before it closes the connection. */
+const ERROR_RESPONSE_DEADLINE_MS = 10_000;
+
+export interface UpgradeCallbacks {
+  /** The two sockets are piped; called once so shutdown can end the session. */
+  onSession(client: Socket, upstream: Socket): void;
+  onError(client: Socket, error: ProxyError): void;
+}
+
+function dial(upstream: UpstreamConfig): Socket {
+  const { server, tls } = upstream;
+  const port = Number(server.port || (server.protocol === 'https:' ? 443 : 80));
+  const host = server.hostname.replace(/^\[|\]$/g, '');
+  const socket =
+    server.protocol === 'https:'
+      ? connectTls({
+          host,
+          port,
+          ca: tls?.ca,
+          cert: tls?.cert,
+          key: tls?.key,
+          servername: tls?.servername,
+          rejectUnauthorized: tls?.rejectUnauthorized ?? true,
+          ALPNProtocols: ['http/1.1'],
+        })
+      : connectTcp({ host, port });
+  if (upstream.keepaliveMs > 0) socket.setKeepAlive(true, upstream.keepaliveMs);
+  return socket;
+}
+
+function requestHead(req: IncomingMessage, target: string, headers: readonly string[]): string {
+  let head = `${req.method ?? 'GET'} ${target} HTTP/1.1\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return head + '\r\n';
+}
+
+/** Reads the upstream response head; resolves with it and any bytes that came after it. */
+function readResponseHead(socket: Socket): Promise<{ status: number; head: Buffer; rest: Buffer }> {
+  return new Promise((resolve, reject) => {
+    let buffered = Buffer.alloc(0);
+    const cleanup = () => {
+      socket.off('data', onData);
+      socket.off('error', reject);
+      socket.off('end', onEnd);
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new ProxyError(502, 'BadGateway', 'the API server closed the connection before answering the upgrade'));
+    };
+    const onData = (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const end = buffered.indexOf('\r\n\r\n');
+      if (end === -1) {
+        if (buffered.length > MAX_RESPONSE_HEAD_BYTES) onEnd();
+        return;
+      }
+      cleanup();
+      socket.pause();
+      const head = buffered.subarray(0, end + 4);
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head.toString('latin1'))?.[1] ?? 0);
+      resolve({ status, head, rest: buffered.subarray(end + 4) });
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+    socket.once('end', onEnd);
+  });
+}
+
+function pipeBothWays(client: Socket, upstream: Socket): void {
+  const closeBoth = () => {
+    client.destroy();
+    upstream.destroy();
+  };
+  client.once('close', closeBoth);
+  upstream.once('close', closeBoth);
+  client.on('error', closeBoth);
+  upstream.on('error', closeBoth);
+  client.pipe(upstream);
+  upstream.pipe(client);
+  upstream.resume();
+}
+
+/** Passes a failed upgrade's answer (status ≥ 400) to the client, then closes both: never reused. */
+function relayRefusal(client: Socket, upstream: Socket, head: Buffer, rest: Buffer): void {
+  const deadline = setTimeout(() => upstream.destroy(), ERROR_RESPONSE_DEADLINE_MS);
+  deadline.unref();
+  const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head.toString('latin1'))?.[1] ?? NaN);
+  let remaining = Number.isNaN(length) ? Infinity : length - rest.length;
+  client.write(Buffer.concat([head, rest]));
+  const finish = () => {
+    clearTimeout(deadline);
+    upstream.destroy();
+    client.end();
+  };
+  if (remaining <= 0) return finish();
+  upstream.on('data', (chunk: Buffer) => {
+    client.write(chunk);
+    remaining -= chunk.length;
+    if (remaining <= 0) finish();
+  });
+  upstream.once('close', finish);
+  upstream.resume();
+}
+
+export type Upgrader = (req: IncomingMessage, client: Socket, early: Buffer, path: string, query: string) => void;
+
+export function createUpgrader(upstream: UpstreamConfig, callbacks: UpgradeCallbacks): Upgrader {
+  return (req, client, early, path, query) => {
+    const headers = buildUpstreamHeaders(
+      req.rawHeaders,
+      req.socket.remoteAddress,
+      {
+        host: upstream.server.host,
+        userAgent: upstream.userAgent,
+        overrideClientAuth: upstream.overrideClientAuth,
+        authorization: upstream.credentials.authorization(),
+      },
+      UPGRADE_HEADERS,
+    );
+    const socket = dial(upstream);
+    const fail = (err: unknown) => {
+      socket.destroy();
+      callbacks.onError(client, toProxyError(err, upstream.server));
+    };
+    client.once('close', () => socket.destroy());
+    socket.write(requestHead(req, upstream.pathPrefix + path + query, headers));
+    if (early.length > 0) socket.write(early);
+    readResponseHead(socket).then(({ status, head, rest }) => {
+      if (status === 101) {
+        client.write(Buffer.concat([head, rest]));
+        callbacks.onSession(client, socket);
+        pipeBothWays(client, socket);
+      } else if (status >= 400) {
+        relayRefusal(client, socket, head, rest);
+      } else {
+        fail(new ProxyError(502, 'BadGateway', `invalid upgrade response: status code ${status}`));
+      }
+    }, fail);
+  };
+}

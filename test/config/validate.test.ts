@@ -1,0 +1,46 @@
+// Flag validation: every problem at once, in flag language.
+import t from 'tap';
+import * as defaults from '../../src/config/defaults.js';
+import { parseDuration } from '../../src/config/duration.js';
+import type { ProxyOptions } from '../../src/config/options.js';
+import { validateOptions } from '../../src/config/validate.js';
+
+const base: ProxyOptions = {
+  port: defaults.DEFAULT_PORT,
+  address: defaults.DEFAULT_ADDRESS,
+  apiPrefix: defaults.DEFAULT_API_PREFIX,
+  wwwPrefix: defaults.DEFAULT_WWW_PREFIX,
+  acceptHosts: defaults.DEFAULT_ACCEPT_HOSTS,
+  acceptPaths: defaults.DEFAULT_ACCEPT_PATHS,
+  rejectPaths: defaults.DEFAULT_REJECT_PATHS,
+  rejectMethods: defaults.DEFAULT_REJECT_METHODS,
+  disableFilter: false,
+  keepaliveMs: 0,
+  appendServerPath: false,
+  overrideClientAuth: false,
+  requestTimeoutMs: 0,
+  verbosity: 0,
+};
+
+t.test('the defaults are valid', async (t) => {
+  t.same(validateOptions(base), []);
+});
+
+t.test('problems are reported in flag language', async (t) => {
+  const cases: [string, Partial<ProxyOptions>, string[]][] = [
+    ['--port with --unix-socket', { port: 9000, unixSocket: '/tmp/s' }, ['cannot set --unix-socket and --port at the same time']],
+    ['--port=8001 with --unix-socket is allowed, as in kubectl', { unixSocket: '/tmp/s' }, []],
+    ['a port out of range', { port: 70000 }, ['--port: 70000 is not a port number (0-65535; 0 picks a free port)']],
+    ['--www-prefix equal to --api-prefix', { www: '.', wwwPrefix: '/x', apiPrefix: '/x/' }, ['--www-prefix and --api-prefix cannot be the same (/x/)']],
+    ['an invalid regex names its flag', { acceptPaths: '^/ok,(' }, ['--accept-paths: invalid regular expression "(": Unterminated group']],
+    ['invalid regexes are not checked with --disable-filter', { acceptPaths: '(', disableFilter: true }, []],
+    ['several problems at once', { port: -1, rejectMethods: '[' }, ['--port: -1 is not a port number (0-65535; 0 picks a free port)', '--reject-methods: invalid regular expression "[": Unterminated character class']],
+    ['an API prefix without a leading slash', { apiPrefix: 'api' }, ['--api-prefix: "api" must begin with /']],
+  ];
+  for (const [name, change, expected] of cases) t.same(validateOptions({ ...base, ...change }), expected, name);
+});
+
+t.test('durations parse like Go flags', async (t) => {
+  const cases: [string, number | undefined][] = [['0', 0], ['30s', 30_000], ['1m30s', 90_000], ['250ms', 250], ['2', 2000], ['1h', 3_600_000], ['soon', undefined], ['5x', undefined]];
+  for (const [text, ms] of cases) t.equal(parseDuration(text), ms, text);
+});

@@ -1,0 +1,38 @@
+// The canonical path: decoded once, cleaned like Go's ServeMux, re-encoded for the wire.
+import t from 'tap';
+import { cleanPath, encodePath, parseRequestTarget } from '../../src/stages/request-target.js';
+
+t.test('cleanPath follows Go path.Clean and keeps a trailing slash', async (t) => {
+  const cases: [string, string][] = [
+    ['/', '/'],
+    ['//api/v1/pods', '/api/v1/pods'],
+    ['/api/v1/../v1/pods', '/api/v1/pods'],
+    ['/api/./v1/pods/', '/api/v1/pods/'],
+    ['/../../etc/passwd', '/etc/passwd'],
+    ['/a/b/..', '/a/'],
+    ['/a/.', '/a/'],
+  ];
+  for (const [input, expected] of cases) t.equal(cleanPath(input), expected, input);
+});
+
+t.test('parseRequestTarget', async (t) => {
+  const cases: { name: string; target: string; expect: ReturnType<typeof parseRequestTarget> }[] = [
+    { name: 'a clean path passes with its query untouched', target: '/api/v1/pods?labelSelector=a%3Db&x', expect: { kind: 'path', path: '/api/v1/pods', query: '?labelSelector=a%3Db&x' } },
+    { name: 'dot segments redirect to the clean path, query kept', target: '/api/v1/../v1/pods?x=1', expect: { kind: 'redirect', location: '/api/v1/pods?x=1' } },
+    { name: 'double slashes redirect', target: '//api/v1/pods', expect: { kind: 'redirect', location: '/api/v1/pods' } },
+    { name: 'an encoded dot segment is a dot segment', target: '/%2e/api/v1/namespaces/d/pods/p/exec', expect: { kind: 'redirect', location: '/api/v1/namespaces/d/pods/p/exec' } },
+    { name: 'encoded dot-dot climbs like dot-dot', target: '/api/v1/namespaces/d/pods/p/x/%2e%2E/exec', expect: { kind: 'redirect', location: '/api/v1/namespaces/d/pods/p/exec' } },
+    { name: 'an encoded slash is a slash', target: '/api/v1/namespaces/d/pods/p%2Fexec', expect: { kind: 'path', path: '/api/v1/namespaces/d/pods/p/exec', query: '' } },
+    { name: 'encoded letters decode', target: '/api/v1/namespaces/d/pods/p/%65xec', expect: { kind: 'path', path: '/api/v1/namespaces/d/pods/p/exec', query: '' } },
+    { name: 'absolute-form targets use their path', target: 'http://localhost:8001/api/v1/pods?w=1', expect: { kind: 'path', path: '/api/v1/pods', query: '?w=1' } },
+    { name: 'a NUL byte is refused', target: '/api/v1/pods%00', expect: { kind: 'invalid', message: 'control character in request path' } },
+    { name: 'broken percent-encoding is refused', target: '/api/%zz', expect: { kind: 'invalid', message: 'invalid percent-encoding in path "/api/%zz"' } },
+    { name: 'an asterisk target is refused', target: '*', expect: { kind: 'invalid', message: 'invalid request target "*"' } },
+  ];
+  for (const { name, target, expect } of cases) t.same(parseRequestTarget(target), expect, name);
+});
+
+t.test('encodePath escapes data but keeps separators and pchar delimiters', async (t) => {
+  t.equal(encodePath('/api/v1/namespaces/a b/services/s:http/proxy/x@y'), '/api/v1/namespaces/a%20b/services/s:http/proxy/x@y');
+  t.equal(encodePath('/a?b#c%d'), '/a%3Fb%23c%25d');
+});
