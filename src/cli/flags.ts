@@ -6,7 +6,7 @@ import * as defaults from '../config/defaults.js';
 
 export function defineFlags<T>(cli: Argv<T>) {
   return cli
-    .option('port', { alias: 'p', type: 'number', default: defaults.DEFAULT_PORT, describe: 'The port on which to run the proxy. Set to 0 to pick a random port.' })
+    .option('port', { alias: 'p', type: 'string', default: String(defaults.DEFAULT_PORT), describe: 'The port on which to run the proxy. Set to 0 to pick a random port.' })
     .option('address', { type: 'string', default: defaults.DEFAULT_ADDRESS, describe: 'The IP address on which to serve on (::1 and [::1] both work).' })
     .option('unix-socket', { alias: 'u', type: 'string', describe: 'Unix socket on which to run the proxy (created owner-only).' })
     .option('api-prefix', { type: 'string', default: defaults.DEFAULT_API_PREFIX, describe: 'Prefix to serve the proxied API under.' })
@@ -32,7 +32,7 @@ export function defineFlags<T>(cli: Argv<T>) {
     .option('insecure-skip-tls-verify', { type: 'boolean', describe: "If true, the server's certificate will not be checked for validity." })
     .option('tls-server-name', { type: 'string', describe: 'Server name to use for server certificate validation.' })
     .option('request-timeout', { type: 'string', default: '0', describe: 'How long to wait for the API server to start answering (e.g. 1s, 2m). 0 means no limit.' })
-    .option('v', { type: 'number', default: 0, describe: 'Log level: 6 logs one line per request.' });
+    .option('v', { type: 'string', default: '0', describe: 'Log level: 6 logs one line per request.' });
 }
 
 export type ParsedFlags = Awaited<ReturnType<ReturnType<typeof defineFlags>['parseAsync']>>;

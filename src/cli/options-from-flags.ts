@@ -10,6 +10,13 @@ function duration(flag: string, value: string, problems: string[]): number {
   return ms ?? 0;
 }
 
+/** kubectl's int flags: digits only, so `--port abc` is named rather than turned into NaN. */
+function integer(flag: string, value: string, problems: string[]): number {
+  if (/^\d+$/.test(value.trim())) return Number(value);
+  problems.push(`--${flag}: ${JSON.stringify(value)} is not a whole number`);
+  return 0;
+}
+
 /** Drops keys whose value is undefined, so optional fields stay absent. */
 function defined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
@@ -17,7 +24,7 @@ function defined<T extends object>(value: T): T {
 
 export function optionsFromFlags(flags: ParsedFlags, problems: string[]): ProxyOptions {
   return defined({
-    port: flags.port,
+    port: integer('port', flags.port, problems),
     address: flags.address,
     unixSocket: flags['unix-socket'],
     apiPrefix: flags['api-prefix'],
@@ -32,7 +39,7 @@ export function optionsFromFlags(flags: ParsedFlags, problems: string[]): ProxyO
     appendServerPath: flags['append-server-path'],
     overrideClientAuth: flags['override-client-auth'],
     requestTimeoutMs: duration('request-timeout', flags['request-timeout'], problems),
-    verbosity: flags.v,
+    verbosity: integer('v', flags.v, problems),
     kubeconfig: flags.kubeconfig,
     context: flags.context,
     cluster: flags.cluster,

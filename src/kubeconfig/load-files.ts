@@ -2,7 +2,7 @@
 // `ClientConfigLoadingRules` (tools/clientcmd/loader.go `NewDefaultClientConfigLoadingRules`, `Load`).
 
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+import * as path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { decodeKubeconfig } from './decode.js';
 import { DecodeProblem } from './fields.js';

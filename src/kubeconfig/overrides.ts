@@ -8,7 +8,7 @@ import type { KubeconfigOverrides } from './types.js';
 /** Copies the fields of `top` that are set over `base` (mergo.Merge WithOverride: non-zero wins). */
 function overlay<T extends object>(base: T, top: T): T {
   const set = Object.entries(top).filter(([, value]) => value !== undefined);
-  return { ...base, ...Object.fromEntries(set) } as T;
+  return { ...base, ...Object.fromEntries(set) };
 }
 
 /**
@@ -44,7 +44,8 @@ export function effectiveCluster(
 
 /**
  * The user to use: the kubeconfig entry with its paths made absolute, then the flags field by field.
- * A certificate or key flag also drops the matching `*-data` (client-go HEAD; v0.32 let data win).
+ * A certificate or key flag also drops the matching `*-data` (client-go HEAD; v0.32 let data win),
+ * and `--token` drops a kubeconfig `tokenFile`.
  */
 export function effectiveUser(selected: Located<RawUser> | undefined, overrides: KubeconfigOverrides): RawUser {
   const fromFile: RawUser = selected ? resolveUserPaths(selected) : {};
@@ -53,5 +54,8 @@ export function effectiveUser(selected: Located<RawUser> | undefined, overrides:
   let user = overlay(fromFile, { clientCertificate: certFlag, clientKey: keyFlag, token: overrides.token || undefined });
   if (certFlag) user = { ...user, clientCertificateData: undefined };
   if (keyFlag) user = { ...user, clientKeyData: undefined };
+  // client-go keeps a kubeconfig tokenFile under --token, and the file then wins: the flag the user
+  // typed would be ignored. We let the flag win instead (a deliberate difference, see README).
+  if (overrides.token) user = { ...user, tokenFile: undefined };
   return user;
 }

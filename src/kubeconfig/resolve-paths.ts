@@ -1,7 +1,7 @@
 // Makes file references inside kubeconfig entries absolute, relative to the file that defined the
 // entry, as client-go's `ResolveLocalPaths` does (tools/clientcmd/loader.go).
 
-import path from 'node:path';
+import * as path from 'node:path';
 import type { Located, RawCluster, RawUser } from './raw-types.js';
 
 /** Resolves one path against a base directory; absolute and unset paths are unchanged. */

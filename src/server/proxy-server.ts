@@ -29,9 +29,12 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
   const stages = buildStages(config);
   const pool = createUpstreamPool(config.upstream);
   const tracker = new ConnectionTracker();
-  const forwarder = createForwarder(pool, config.upstream, (res, error) => {
-    logger.error({ err: { message: error.message }, status: error.statusCode }, 'Error while proxying request');
-    writeProxyError(res, error);
+  const forwarder = createForwarder(pool, config.upstream, {
+    fail(res, error) {
+      logger.error({ error: error.message, status: error.statusCode }, 'Error while proxying request');
+      writeProxyError(res, error);
+    },
+    stream: (res) => tracker.trackStream(res),
   });
   const handle = createRequestHandler(stages, forwarder);
   const server = createServer({ requestTimeout: 0 }, (req, res) => {
@@ -43,7 +46,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
   const upgrade = createUpgrader(config.upstream, {
     onSession: (client) => tracker.trackUpgraded(client),
     onError: (client, error) => {
-      logger.error({ err: { message: error.message }, status: error.statusCode }, 'Error while proxying upgrade');
+      logger.error({ error: error.message, status: error.statusCode }, 'Error while proxying upgrade');
       writeRawAnswer(client, statusAnswer(error.statusCode, error.reason, error.message));
     },
   });
@@ -62,7 +65,8 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
     address,
     async close(graceMs = SHUTDOWN_GRACE_MS) {
       await shutdown(server, tracker, graceMs);
-      await pool.close().catch(() => undefined);
+      // Whatever is still running upstream was cut above; don't wait for it.
+      await pool.destroy().catch(() => undefined);
       if (config.listen.kind === 'unix') {
         try {
           unlinkSync(config.listen.path);

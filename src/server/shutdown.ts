@@ -7,27 +7,37 @@ import type { Socket } from 'node:net';
 /** Tracks what is in flight so a stop can wait for it and end the rest. */
 export class ConnectionTracker {
   private readonly responses = new Set<ServerResponse>();
+  private readonly streams = new Set<ServerResponse>();
   private readonly upgraded = new Set<Socket>();
+  private stopping: Server | undefined;
 
   trackResponse(res: ServerResponse): void {
     this.responses.add(res);
-    res.once('close', () => this.responses.delete(res));
+    res.once('close', () => {
+      this.responses.delete(res);
+      this.streams.delete(res);
+      // While stopping, a finished response leaves an idle keep-alive connection: close it now.
+      this.stopping?.closeIdleConnections();
+    });
+  }
+
+  /** A response without a length (watch, follow): it never finishes by itself. */
+  trackStream(res: ServerResponse): void {
+    if (this.stopping === undefined) this.streams.add(res);
+    else res.end();
   }
 
   trackUpgraded(socket: Socket): void {
+    if (this.stopping !== undefined) return void socket.end();
     this.upgraded.add(socket);
     socket.once('close', () => this.upgraded.delete(socket));
   }
 
-  get inFlight(): number {
-    return this.responses.size + this.upgraded.size;
-  }
-
-  /** Ends streams now: a response without a length is a watch or a follow, it never finishes by itself. */
-  endStreams(): void {
-    for (const res of this.responses) {
-      if (res.headersSent && res.getHeader('content-length') === undefined) res.end();
-    }
+  /** Ends streams now and closes idle connections; in-flight requests carry on. */
+  beginStop(server: Server): void {
+    this.stopping = server;
+    server.closeIdleConnections();
+    for (const res of this.streams) res.end();
     for (const socket of this.upgraded) socket.end();
   }
 
@@ -40,8 +50,7 @@ export class ConnectionTracker {
 /** Stops `server`; resolves when every connection is closed or the grace period is over. */
 export async function shutdown(server: Server, tracker: ConnectionTracker, graceMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  tracker.endStreams();
+  tracker.beginStop(server);
   let timer: NodeJS.Timeout | undefined;
   const grace = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, graceMs);

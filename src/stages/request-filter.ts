@@ -2,7 +2,7 @@
 // --reject-methods, then --accept-paths. The host part of kubectl's filter is host-filter.ts.
 
 import { statusAnswer } from './answers.js';
-import { firstMatch, type RuleList } from './rules.js';
+import { firstMatch, type Rule, type RuleList } from './rules.js';
 import type { Stage } from './stage.js';
 
 export interface RequestFilterRules {
@@ -11,8 +11,8 @@ export interface RequestFilterRules {
   readonly acceptPaths: RuleList;
 }
 
-function forbidden(what: string, list: RuleList, pattern?: RegExp) {
-  const rule = pattern === undefined ? `does not match ${list.flag}` : `matches ${list.flag} rule ${pattern.source}`;
+function forbidden(what: string, list: RuleList, matched?: Rule) {
+  const rule = matched === undefined ? `does not match ${list.flag}` : `matches ${list.flag} rule ${matched.text}`;
   return statusAnswer(403, 'Forbidden', `forbidden by kube-auth-proxy: ${what} ${rule}`);
 }
 

@@ -10,8 +10,13 @@ import { toProxyError } from './upstream-errors.js';
 
 type Controller = Dispatcher.DispatchController;
 
-/** Called when a request could not be answered by the API server. */
-export type FailureResponder = (res: ServerResponse, error: ProxyError) => void;
+/** What the forwarder reports back to the server that owns the client connections. */
+export interface ForwardEvents {
+  /** A request could not be answered by the API server. */
+  fail(res: ServerResponse, error: ProxyError): void;
+  /** A response without a length started: a watch or a follow, which shutdown must end itself. */
+  stream(res: ServerResponse): void;
+}
 
 const CLIENT_GONE = new Error('client closed the connection');
 
@@ -22,15 +27,18 @@ const CLIENT_GONE = new Error('client closed the connection');
  */
 class ResponseRelay implements Dispatcher.DispatchHandler {
   private controller: Controller | undefined;
+  /** The upstream response ended or failed: nothing left to abort. */
+  private done = false;
   private readonly resume = () => this.controller?.resume();
 
   constructor(
     private readonly res: ServerResponse,
     private readonly server: URL,
-    private readonly fail: FailureResponder,
+    private readonly events: ForwardEvents,
   ) {
+    // 'close' also follows a response we ended early (a stream at shutdown): abort in both cases.
     res.once('close', () => {
-      if (!res.writableFinished) this.controller?.abort(CLIENT_GONE);
+      if (!this.done) this.controller?.abort(CLIENT_GONE);
     });
   }
 
@@ -45,11 +53,14 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     stripResponseHopHeaders(headers);
     this.res.writeHead(statusCode, statusMessage, headers);
     // A watch or a followed log has no length: send the headers now, not with the first event.
-    if (headers['content-length'] === undefined) this.res.flushHeaders();
+    if (headers['content-length'] === undefined) {
+      this.res.flushHeaders();
+      this.events.stream(this.res);
+    }
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
-    if (this.res.destroyed) return controller.abort(CLIENT_GONE);
+    if (this.res.writableEnded) return controller.abort(CLIENT_GONE);
     if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once('drain', this.resume);
@@ -57,14 +68,16 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    this.done = true;
     this.res.end();
   }
 
   onResponseError(_controller: Controller, error: Error): void {
-    if (error === CLIENT_GONE || this.res.destroyed) return;
+    this.done = true;
+    if (error === CLIENT_GONE || this.res.writableEnded) return;
     // Headers already sent: truncate the response as kubectl does (http.ErrAbortHandler).
     if (this.res.headersSent) this.res.destroy(error);
-    else this.fail(this.res, toProxyError(error, this.server));
+    else this.events.fail(this.res, toProxyError(error, this.server));
   }
 }
 
@@ -78,7 +91,9 @@ export interface Forwarder {
   forward(req: IncomingMessage, res: ServerResponse, path: string, query: string): void;
 }
 
-export function createForwarder(pool: Pool, upstream: UpstreamConfig, fail: FailureResponder): Forwarder {
+export function createForwarder(pool: Pool, upstream: UpstreamConfig, events: ForwardEvents): Forwarder {
+  // undici takes SNI per request from the Host header unless told: --tls-server-name must win.
+  const servername = upstream.tls?.servername;
   const injectBase = {
     host: upstream.server.host,
     userAgent: upstream.userAgent,
@@ -89,13 +104,14 @@ export function createForwarder(pool: Pool, upstream: UpstreamConfig, fail: Fail
       const inject: InjectedHeaders = { ...injectBase, authorization: upstream.credentials.authorization() };
       const clientIp = req.socket.remoteAddress;
       const headers = buildUpstreamHeaders(req.rawHeaders, clientIp, inject);
-      const options: Dispatcher.DispatchOptions = {
+      const options: Dispatcher.DispatchOptions & { servername?: string } = {
+        ...(servername === undefined ? {} : { servername }),
         path: upstream.pathPrefix + path + query,
         method: req.method as Dispatcher.HttpMethod,
         headers,
         body: hasBody(req) ? req : null,
       };
-      pool.dispatch(options, new ResponseRelay(res, upstream.server, fail));
+      pool.dispatch(options, new ResponseRelay(res, upstream.server, events));
     },
   };
 }

@@ -80,7 +80,11 @@ export function buildUpstreamHeaders(
       forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
       continue;
     }
-    if (lower === 'user-agent') hasUserAgent = true;
+    if (lower === 'user-agent') {
+      // client-go's user-agent wrapper treats an empty value as absent.
+      if (value === '') continue;
+      hasUserAgent = true;
+    }
     else if (lower === 'authorization') hasAuthorization = true;
     out.push(name, value);
   }

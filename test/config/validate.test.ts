@@ -22,11 +22,11 @@ const base: ProxyOptions = {
   verbosity: 0,
 };
 
-t.test('the defaults are valid', async (t) => {
+void t.test('the defaults are valid', async (t) => {
   t.same(validateOptions(base), []);
 });
 
-t.test('problems are reported in flag language', async (t) => {
+void t.test('problems are reported in flag language', async (t) => {
   const cases: [string, Partial<ProxyOptions>, string[]][] = [
     ['--port with --unix-socket', { port: 9000, unixSocket: '/tmp/s' }, ['cannot set --unix-socket and --port at the same time']],
     ['--port=8001 with --unix-socket is allowed, as in kubectl', { unixSocket: '/tmp/s' }, []],
@@ -40,7 +40,7 @@ t.test('problems are reported in flag language', async (t) => {
   for (const [name, change, expected] of cases) t.same(validateOptions({ ...base, ...change }), expected, name);
 });
 
-t.test('durations parse like Go flags', async (t) => {
+void t.test('durations parse like Go flags', async (t) => {
   const cases: [string, number | undefined][] = [['0', 0], ['30s', 30_000], ['1m30s', 90_000], ['250ms', 250], ['2', 2000], ['1h', 3_600_000], ['soon', undefined], ['5x', undefined]];
   for (const [text, ms] of cases) t.equal(parseDuration(text), ms, text);
 });

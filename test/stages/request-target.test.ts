@@ -2,7 +2,7 @@
 import t from 'tap';
 import { cleanPath, encodePath, parseRequestTarget } from '../../src/stages/request-target.js';
 
-t.test('cleanPath follows Go path.Clean and keeps a trailing slash', async (t) => {
+void t.test('cleanPath follows Go path.Clean and keeps a trailing slash', async (t) => {
   const cases: [string, string][] = [
     ['/', '/'],
     ['//api/v1/pods', '/api/v1/pods'],
@@ -15,7 +15,7 @@ t.test('cleanPath follows Go path.Clean and keeps a trailing slash', async (t) =
   for (const [input, expected] of cases) t.equal(cleanPath(input), expected, input);
 });
 
-t.test('parseRequestTarget', async (t) => {
+void t.test('parseRequestTarget', async (t) => {
   const cases: { name: string; target: string; expect: ReturnType<typeof parseRequestTarget> }[] = [
     { name: 'a clean path passes with its query untouched', target: '/api/v1/pods?labelSelector=a%3Db&x', expect: { kind: 'path', path: '/api/v1/pods', query: '?labelSelector=a%3Db&x' } },
     { name: 'dot segments redirect to the clean path, query kept', target: '/api/v1/../v1/pods?x=1', expect: { kind: 'redirect', location: '/api/v1/pods?x=1' } },
@@ -32,7 +32,7 @@ t.test('parseRequestTarget', async (t) => {
   for (const { name, target, expect } of cases) t.same(parseRequestTarget(target), expect, name);
 });
 
-t.test('encodePath escapes data but keeps separators and pchar delimiters', async (t) => {
+void t.test('encodePath escapes data but keeps separators and pchar delimiters', async (t) => {
   t.equal(encodePath('/api/v1/namespaces/a b/services/s:http/proxy/x@y'), '/api/v1/namespaces/a%20b/services/s:http/proxy/x@y');
   t.equal(encodePath('/a?b#c%d'), '/a%3Fb%23c%25d');
 });

@@ -14,7 +14,7 @@ function asMap(flat: string[]): Map<string, string[]> {
   return map;
 }
 
-t.test('hop-by-hop and Connection-listed headers are dropped, TE: trailers kept', async (t) => {
+void t.test('hop-by-hop and Connection-listed headers are dropped, TE: trailers kept', async (t) => {
   const raw = ['Host', 'localhost:8001', 'Connection', 'close, X-Drop-Me', 'X-Drop-Me', '1', 'Keep-Alive', 'timeout=5', 'TE', 'trailers', 'Proxy-Authorization', 'Basic x', 'Upgrade', 'h2c', 'Accept', 'application/json', 'Expect', '100-continue'];
   const headers = asMap(buildUpstreamHeaders(raw, '127.0.0.1', inject));
   t.same([...headers.keys()].sort(), ['accept', 'authorization', 'host', 'te', 'user-agent', 'x-forwarded-for']);
@@ -22,42 +22,42 @@ t.test('hop-by-hop and Connection-listed headers are dropped, TE: trailers kept'
   t.same(headers.get('te'), ['trailers']);
 });
 
-t.test('TE other than trailers is dropped', async (t) => {
+void t.test('TE other than trailers is dropped', async (t) => {
   t.notOk(asMap(buildUpstreamHeaders(['TE', 'gzip'], undefined, inject)).has('te'));
 });
 
-t.test('X-Forwarded-For is appended to what the client sent', async (t) => {
+void t.test('X-Forwarded-For is appended to what the client sent', async (t) => {
   const headers = asMap(buildUpstreamHeaders(['X-Forwarded-For', '10.0.0.1', 'x-forwarded-for', '10.0.0.2'], '127.0.0.1', inject));
   t.same(headers.get('x-forwarded-for'), ['10.0.0.1, 10.0.0.2, 127.0.0.1']);
 });
 
-t.test('no client address (unix socket): no X-Forwarded-For is invented', async (t) => {
+void t.test('no client address (unix socket): no X-Forwarded-For is invented', async (t) => {
   t.notOk(asMap(buildUpstreamHeaders([], undefined, inject)).has('x-forwarded-for'));
 });
 
-t.test("the client's User-Agent is kept, ours is added when absent", async (t) => {
+void t.test("the client's User-Agent is kept, ours is added when absent", async (t) => {
   t.same(asMap(buildUpstreamHeaders(['User-Agent', 'curl/8'], undefined, inject)).get('user-agent'), ['curl/8']);
   t.same(asMap(buildUpstreamHeaders([], undefined, inject)).get('user-agent'), ['kube-auth-proxy/test']);
 });
 
-t.test("the client's Authorization wins, as in kubectl", async (t) => {
+void t.test("the client's Authorization wins, as in kubectl", async (t) => {
   const headers = asMap(buildUpstreamHeaders(['Authorization', 'Bearer theirs', 'Impersonate-User', 'bob'], undefined, inject));
   t.same(headers.get('authorization'), ['Bearer theirs']);
   t.same(headers.get('impersonate-user'), ['bob']);
 });
 
-t.test('a client Impersonate-User alone does not stop ours being added (kubectl)', async (t) => {
+void t.test('a client Impersonate-User alone does not stop ours being added (kubectl)', async (t) => {
   t.same(asMap(buildUpstreamHeaders(['Impersonate-User', 'bob'], undefined, inject)).get('authorization'), ['Bearer ours']);
 });
 
-t.test('--override-client-auth strips every spelling of client credentials', async (t) => {
+void t.test('--override-client-auth strips every spelling of client credentials', async (t) => {
   const raw = ['Authorization', 'Bearer theirs', 'impersonate-user', 'bob', 'Impersonate_Group', 'admins', 'IMPERSONATE-EXTRA-X', 'y', 'Accept', '*/*'];
   const headers = asMap(buildUpstreamHeaders(raw, undefined, { ...inject, overrideClientAuth: true }));
   t.same([...headers.keys()].sort(), ['accept', 'authorization', 'host', 'user-agent']);
   t.same(headers.get('authorization'), ['Bearer ours']);
 });
 
-t.test('upgrade requests keep Connection and Upgrade but drop what Connection lists', async (t) => {
+void t.test('upgrade requests keep Connection and Upgrade but drop what Connection lists', async (t) => {
   const raw = ['Connection', 'Upgrade, X-Secret', 'Upgrade', 'websocket', 'X-Secret', 's', 'Sec-WebSocket-Key', 'k'];
   const headers = asMap(buildUpstreamHeaders(raw, undefined, inject, new Set(['connection', 'upgrade'])));
   t.same(headers.get('connection'), ['Upgrade, X-Secret']);
@@ -66,7 +66,7 @@ t.test('upgrade requests keep Connection and Upgrade but drop what Connection li
   t.ok(headers.has('sec-websocket-key'));
 });
 
-t.test('response hop-by-hop headers are removed', async (t) => {
+void t.test('response hop-by-hop headers are removed', async (t) => {
   const headers = stripResponseHopHeaders({ connection: 'keep-alive, x-internal', 'x-internal': '1', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked', 'content-type': 'application/json' });
   t.same(headers, { 'content-type': 'application/json' });
 });

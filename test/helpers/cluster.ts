@@ -1,0 +1,51 @@
+// A test cluster: a fresh PKI, the example HTTPS API server demanding a client certificate or a
+// token, and kubeconfig files that point at it. Everything on loopback, port 0, per test file.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { stringify } from 'yaml';
+import { startApiServer, type ApiServer } from '../../examples/api-server/index.js';
+import { createPki, writePki, type Pki } from '../../examples/pki.js';
+
+export const ADMIN_TOKEN = 'admin-token-d3adb33f';
+
+export interface TestCluster {
+  readonly api: ApiServer;
+  readonly pki: Pki;
+  readonly dir: string;
+  readonly files: ReturnType<typeof writePki>;
+  /** Writes a kubeconfig with one cluster/context and the given user fields; returns its path. */
+  kubeconfig(user: Record<string, unknown>, cluster?: Record<string, unknown>, name?: string): string;
+  /** A kubeconfig whose user has the client certificate and key. */
+  certKubeconfig(): string;
+}
+
+export async function startTestCluster(t: Test, options: { tokens?: Record<string, string>; basicAuth?: Record<string, string> } = {}): Promise<TestCluster> {
+  const dir = t.testdir({});
+  const pki = createPki();
+  const files = writePki(join(dir, 'pki'), pki);
+  const api = await startApiServer({ pki, tokens: { [ADMIN_TOKEN]: 'token-admin', ...options.tokens }, ...(options.basicAuth ? { basicAuth: options.basicAuth } : {}) });
+  t.teardown(() => api.close());
+  const kubeconfig = (user: Record<string, unknown>, cluster: Record<string, unknown> = {}, name = 'kubeconfig') => {
+    const path = join(dir, name);
+    const config = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'test', cluster: { server: api.url, 'certificate-authority': files.caCert, ...cluster } }],
+      users: [{ name: 'tester', user }],
+      contexts: [{ name: 'test', context: { cluster: 'test', user: 'tester' } }],
+      'current-context': 'test',
+    };
+    writeFileSync(path, stringify(config));
+    return path;
+  };
+  return {
+    api,
+    pki,
+    dir,
+    files,
+    kubeconfig,
+    certKubeconfig: () => kubeconfig({ 'client-certificate': files.clientCert, 'client-key': files.clientKey }, {}, 'cert-kubeconfig'),
+  };
+}

@@ -1,0 +1,105 @@
+// Runs the real kube-auth-proxy command (the built dist/ binary) as a child process and waits,
+// with a bound, for its "Starting to serve on …" line.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The built command; `npm test` compiles before tap runs the .ts tests. */
+export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+export interface ProxyProcess {
+  readonly child: ChildProcess;
+  /** What followed "Starting to serve on ". */
+  readonly address: string;
+  /** `http://127.0.0.1:PORT` for TCP listeners. */
+  readonly url: string;
+  readonly port: number;
+  stdout(): string;
+  stderr(): string;
+  /** Sends `signal` and resolves with the exit code, bounded by `timeoutMs`. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
+}
+
+export interface RunOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  readonly timeoutMs?: number;
+}
+
+/** An environment with no kubeconfig of the machine leaking in. */
+export function isolatedEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, ...extra };
+  delete env.KUBECONFIG;
+  delete env.KUBERNETES_MASTER;
+  return { ...env, ...extra };
+}
+
+function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`proxy did not exit within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+export function startProxyProcess(args: readonly string[], options: RunOptions = {}): Promise<ProxyProcess> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`proxy did not start within ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`proxy exited with ${code} before serving; stderr: ${stderr}`));
+    };
+    child.once('exit', onExit);
+    child.stdout.on('data', () => {
+      const match = /^Starting to serve on (.+)$/m.exec(stdout);
+      if (match === null) return;
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      const address = match[1]!;
+      const port = Number(/:(\d+)$/.exec(address)?.[1] ?? 0);
+      resolve({
+        child,
+        address,
+        port,
+        url: `http://${address}`,
+        stdout: () => stdout,
+        stderr: () => stderr,
+        stop: (signal = 'SIGTERM', stopTimeoutMs = 15_000) => {
+          child.kill(signal);
+          return exited(child, stopTimeoutMs);
+        },
+      });
+    });
+  });
+}
+
+export interface Finished {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the command to completion (for start-up failures), bounded by `timeoutMs`. */
+export function runProxy(args: readonly string[], options: RunOptions = {}): Promise<Finished> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return exited(child, options.timeoutMs ?? 15_000).then((code) => ({ code, stdout, stderr }));
+}

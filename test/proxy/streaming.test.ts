@@ -1,0 +1,120 @@
+// Streams: a watch reaches the client event by event; clients that leave free their upstream
+// connection (the pool trap of the pre-study); a huge body passes with bounded memory.
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import t from 'tap';
+import { request } from 'undici';
+import { startTestCluster } from '../helpers/cluster.js';
+import { fetchText } from '../helpers/http.js';
+import { isolatedEnv, startProxyProcess } from '../helpers/proxy-process.js';
+
+/** Resolves with the first line of the stream that matches, or rejects after `timeoutMs`. */
+function nextLine(lines: AsyncIterator<string, unknown>, match: RegExp, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no line matching ${match} within ${timeoutMs} ms`)), timeoutMs);
+    const pump = async () => {
+      for (;;) {
+        const next: IteratorResult<string, unknown> = await lines.next();
+        if (next.done === true) throw new Error('stream ended');
+        if (match.test(next.value)) return next.value;
+      }
+    };
+    pump().then(
+      (line) => {
+        clearTimeout(timer);
+        resolve(line);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+async function* linesOf(body: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  let pending = '';
+  for await (const chunk of body) {
+    pending += chunk.toString('utf8');
+    let newline;
+    while ((newline = pending.indexOf('\n')) !== -1) {
+      yield pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+    }
+  }
+}
+
+void t.test('a watch reaches the client event by event, not at the end', async (t) => {
+  const cluster = await startTestCluster(t);
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+  const watch = await request(`${proxy.url}/api/v1/namespaces/default/pods?watch=1`);
+  t.equal(watch.statusCode, 200);
+  t.equal(watch.headers['content-length'], undefined, 'streamed, no length');
+  const lines = linesOf(watch.body as AsyncIterable<Buffer>);
+  await nextLine(lines, /"type":"ADDED"/);
+  cluster.api.createPod('default', 'arrives-live');
+  const event = await nextLine(lines, /arrives-live/);
+  t.match(event, /"type":"ADDED"/, 'the new event arrived while the watch stays open');
+  cluster.api.deletePod('default', 'arrives-live');
+  t.match(await nextLine(lines, /arrives-live/), /"type":"DELETED"/);
+  watch.body.destroy();
+});
+
+/** Opens `count` raw requests, reads `readBytes` of each reply (or none), then hangs up. */
+async function hangUpMidway(port: number, path: string, count: number, readBytes: number): Promise<void> {
+  await Promise.all(
+    Array.from({ length: count }, () =>
+      new Promise<void>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1');
+        let received = 0;
+        const timer = setTimeout(() => {
+          socket.destroy();
+          resolve();
+        }, 2_000);
+        socket.on('error', reject);
+        socket.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received >= readBytes) {
+            clearTimeout(timer);
+            socket.destroy();
+            resolve();
+          }
+        });
+        socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+        if (readBytes === 0) {
+          clearTimeout(timer);
+          setImmediate(() => {
+            socket.destroy();
+            resolve();
+          });
+        }
+      }),
+    ),
+  );
+}
+
+void t.test('clients that leave mid-response or while queued do not pin pooled connections', async (t) => {
+  const cluster = await startTestCluster(t);
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+  // More clients than the pool has connections (32): some are queued when they leave.
+  await hangUpMidway(proxy.port, '/test/bytes?size=50000000', 48, 256 * 1024);
+  await hangUpMidway(proxy.port, '/test/hang', 48, 0);
+  const replies = await Promise.all(Array.from({ length: 40 }, () => fetchText(`${proxy.url}/version`, { timeoutMs: 10_000 })));
+  t.same(new Set(replies.map((reply) => reply.status)), new Set([200]), 'the proxy still serves 40 concurrent requests');
+});
+
+void t.test('a 200 MB body passes with memory that does not grow with it', async (t) => {
+  const cluster = await startTestCluster(t);
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+  const size = 200 * 1024 * 1024;
+  const download = await request(`${proxy.url}/test/bytes?size=${size}`);
+  let bytes = 0;
+  for await (const chunk of download.body) bytes += (chunk as Buffer).length;
+  t.equal(bytes, size);
+  const status = readFileSync(`/proc/${proxy.child.pid}/status`, 'utf8');
+  const peakKiB = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]);
+  t.ok(peakKiB < 160 * 1024, `proxy peak RSS ${Math.round(peakKiB / 1024)} MiB stays under 160 MiB for a 200 MB body`);
+});

@@ -1,0 +1,111 @@
+// Upgrade requests get their own connection: 101 pipes both ways (any protocol, SPDY too),
+// a refusal ≥ 400 is passed through with its body, and anything else is a clear error.
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:https';
+import { connect, type Socket } from 'node:net';
+import t, { type Test } from 'tap';
+import { stringify } from 'yaml';
+import { writeFileSync } from 'node:fs';
+import { createPki, writePki } from '../../examples/pki.js';
+import { isolatedEnv, startProxyProcess } from '../helpers/proxy-process.js';
+
+interface Upstream {
+  server: Server;
+  port: number;
+  seen: { url: string; headers: Record<string, string | string[] | undefined> }[];
+}
+
+/** An HTTPS server whose upgrade answer depends on the path: /echo → 101 + echo, /refuse → 403, /ok → 200. */
+async function startUpgradeUpstream(t: Test, pki: ReturnType<typeof createPki>): Promise<Upstream> {
+  const seen: Upstream['seen'] = [];
+  const server = createServer({ cert: pki.serverCert, key: pki.serverKey });
+  server.on('upgrade', (req, socket: Socket, head: Buffer) => {
+    seen.push({ url: req.url ?? '', headers: req.headers });
+    if (req.url?.startsWith('/echo')) {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\r\nearly-bytes|');
+      if (head.length > 0) socket.write(head);
+      socket.pipe(socket);
+    } else if (req.url?.startsWith('/refuse')) {
+      const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'pods "p" is forbidden', reason: 'Forbidden', code: 403 });
+      socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    } else {
+      socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { server, port: (server.address() as { port: number }).port, seen };
+}
+
+/** Sends an upgrade request and resolves with the socket and everything read until `until` matched. */
+function upgrade(port: number, path: string, until: RegExp): Promise<{ socket: Socket; text: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`no ${until} within 10 s; got ${text}`)), 10_000);
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      if (until.test(text)) {
+        clearTimeout(timer);
+        socket.removeAllListeners('data');
+        resolve({ socket, text });
+      }
+    });
+    socket.on('error', reject);
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, X-Hop\r\nUpgrade: SPDY/3.1\r\nX-Hop: secret\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n`);
+  });
+}
+
+void t.test('upgrades: SPDY piped byte-exact both ways, refusals passed through, 200 is an error', async (t) => {
+  const dir = t.testdir({});
+  const pki = createPki();
+  const files = writePki(`${dir}/pki`, pki);
+  const upstream = await startUpgradeUpstream(t, pki);
+  const kubeconfig = `${dir}/kubeconfig`;
+  writeFileSync(kubeconfig, stringify({
+    apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
+    clusters: [{ name: 'k', cluster: { server: `https://127.0.0.1:${upstream.port}`, 'certificate-authority': files.caCert } }],
+    users: [{ name: 'u', user: { token: 'upgrade-token' } }],
+    contexts: [{ name: 'c', context: { cluster: 'k', user: 'u' } }],
+  }));
+  const proxy = await startProxyProcess(['--kubeconfig', kubeconfig, '-p', '0'], { env: isolatedEnv(dir) });
+  t.teardown(() => proxy.stop());
+
+  const { socket, text } = await upgrade(proxy.port, '/echo', /early-bytes\|/);
+  t.match(text, /^HTTP\/1\.1 101 /, '101 relayed');
+  const seen = upstream.seen.at(-1)!;
+  t.equal(seen.headers.authorization, 'Bearer upgrade-token', 'credentials injected on upgrades');
+  t.equal(seen.headers.upgrade, 'SPDY/3.1', 'a non-WebSocket protocol is forwarded');
+  t.equal(seen.headers['x-hop'], undefined, 'Connection-listed headers dropped on upgrades too');
+  t.equal(seen.headers.host, `127.0.0.1:${upstream.port}`);
+
+  const payload = Buffer.alloc(8 * 1024 * 1024);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
+  const echoed = new Promise<string>((resolve) => {
+    const hash = createHash('sha256');
+    let received = 0;
+    socket.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      received += chunk.length;
+      if (received >= payload.length) resolve(hash.digest('hex'));
+    });
+  });
+  socket.write(payload);
+  t.equal(await echoed, createHash('sha256').update(payload).digest('hex'), '8 MiB echoed byte-exact');
+  const closed = new Promise((resolve) => socket.once('close', resolve));
+  socket.end();
+  await closed;
+
+  const refused = await upgrade(proxy.port, '/refuse', /"code":403\}/);
+  t.match(refused.text, /^HTTP\/1\.1 403 Forbidden/, 'status passed through');
+  t.match(refused.text, /pods \\"p\\" is forbidden/, 'with its body');
+  refused.socket.destroy();
+
+  const odd = await upgrade(proxy.port, '/ok', /\}$/);
+  t.match(odd.text, /^HTTP\/1\.1 502 /);
+  t.match(odd.text, /invalid upgrade response: status code 200/);
+  odd.socket.destroy();
+});
