@@ -16,6 +16,8 @@ export interface ProxyProcess {
   readonly port: number;
   stdout(): string;
   stderr(): string;
+  /** Resolves when stderr matches `pattern` (logs are written after the response), or rejects after `timeoutMs`. */
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<void>;
   /** Sends `signal` and resolves with the exit code, bounded by `timeoutMs`. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
@@ -79,6 +81,21 @@ export function startProxyProcess(args: readonly string[], options: RunOptions =
         url: `http://${address}`,
         stdout: () => stdout,
         stderr: () => stderr,
+        waitForStderr: (pattern, waitMs = 10_000) =>
+          new Promise<void>((resolveWait, rejectWait) => {
+            if (pattern.test(stderr)) return resolveWait();
+            const check = () => {
+              if (!pattern.test(stderr)) return;
+              clearTimeout(waitTimer);
+              child.stderr.off('data', check);
+              resolveWait();
+            };
+            const waitTimer = setTimeout(() => {
+              child.stderr.off('data', check);
+              rejectWait(new Error(`stderr did not match ${pattern} within ${waitMs} ms: ${stderr}`));
+            }, waitMs);
+            child.stderr.on('data', check);
+          }),
         stop: (signal = 'SIGTERM', stopTimeoutMs = 15_000) => {
           child.kill(signal);
           return exited(child, stopTimeoutMs);

@@ -149,3 +149,11 @@ void t.test('unclean paths redirect to the clean path, query kept (Go ServeMux)'
   t.equal(reply.status, 301);
   t.equal(reply.headers.location, '/api/v1/pods?x=1');
 });
+
+void t.test('--accept-hosts replaces the loopback list', async (t) => {
+  const cluster = await startTestCluster(t);
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '--accept-hosts', '^proxy\\.example$'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+  t.equal((await rawRequest({ port: proxy.port }, ['GET /version HTTP/1.1', `Host: proxy.example:${proxy.port}`])).status, 200);
+  t.equal((await rawRequest({ port: proxy.port }, ['GET /version HTTP/1.1', 'Host: localhost'])).status, 403);
+});

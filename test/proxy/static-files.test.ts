@@ -44,3 +44,15 @@ void t.test('a missing --www directory is a warning, as kubectl', async (t) => {
   t.teardown(() => proxy.stop());
   t.match(proxy.stderr(), /Failed to stat static file directory .*nope/);
 });
+
+void t.test('-P moves the static prefix', async (t) => {
+  const cluster = await startTestCluster(t);
+  const www = join(cluster.dir, 'www');
+  mkdirSync(www, { recursive: true });
+  writeFileSync(join(www, 'a.json'), '{}');
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '-w', www, '-P', '/files'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+  const reply = await rawRequest({ port: proxy.port }, ['GET /files/a.json HTTP/1.1', 'Host: localhost']);
+  t.equal(reply.status, 200);
+  t.equal(reply.headers['content-type'], 'application/json');
+});
