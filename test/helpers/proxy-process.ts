@@ -50,25 +50,31 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> 
   });
 }
 
-export function startProxyProcess(args: readonly string[], options: RunOptions = {}): Promise<ProxyProcess> {
+/** Spawns the command with its output collected as text. */
+function spawnCli(args: readonly string[], options: RunOptions) {
   const child = spawn(process.execPath, [CLI, ...args], { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const output = { child, stdout: '', stderr: '' };
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
+  return output;
+}
+
+export function startProxyProcess(args: readonly string[], options: RunOptions = {}): Promise<ProxyProcess> {
+  const output = spawnCli(args, options);
+  const { child } = output;
   const timeoutMs = options.timeoutMs ?? 15_000;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`proxy did not start within ${timeoutMs} ms; stderr: ${stderr}`));
+      reject(new Error(`proxy did not start within ${timeoutMs} ms; stderr: ${output.stderr}`));
     }, timeoutMs);
     const onExit = (code: number | null) => {
       clearTimeout(timer);
-      reject(new Error(`proxy exited with ${code} before serving; stderr: ${stderr}`));
+      reject(new Error(`proxy exited with ${code} before serving; stderr: ${output.stderr}`));
     };
     child.once('exit', onExit);
     child.stdout.on('data', () => {
-      const match = /^Starting to serve on (.+)$/m.exec(stdout);
+      const match = /^Starting to serve on (.+)$/m.exec(output.stdout);
       if (match === null) return;
       clearTimeout(timer);
       child.off('exit', onExit);
@@ -79,20 +85,20 @@ export function startProxyProcess(args: readonly string[], options: RunOptions =
         address,
         port,
         url: `http://${address}`,
-        stdout: () => stdout,
-        stderr: () => stderr,
+        stdout: () => output.stdout,
+        stderr: () => output.stderr,
         waitForStderr: (pattern, waitMs = 10_000) =>
           new Promise<void>((resolveWait, rejectWait) => {
-            if (pattern.test(stderr)) return resolveWait();
+            if (pattern.test(output.stderr)) return resolveWait();
             const check = () => {
-              if (!pattern.test(stderr)) return;
+              if (!pattern.test(output.stderr)) return;
               clearTimeout(waitTimer);
               child.stderr.off('data', check);
               resolveWait();
             };
             const waitTimer = setTimeout(() => {
               child.stderr.off('data', check);
-              rejectWait(new Error(`stderr did not match ${pattern} within ${waitMs} ms: ${stderr}`));
+              rejectWait(new Error(`stderr did not match ${pattern} within ${waitMs} ms: ${output.stderr}`));
             }, waitMs);
             child.stderr.on('data', check);
           }),
@@ -113,10 +119,6 @@ export interface Finished {
 
 /** Runs the command to completion (for start-up failures), bounded by `timeoutMs`. */
 export function runProxy(args: readonly string[], options: RunOptions = {}): Promise<Finished> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return exited(child, options.timeoutMs ?? 15_000).then((code) => ({ code, stdout, stderr }));
+  const output = spawnCli(args, options);
+  return exited(output.child, options.timeoutMs ?? 15_000).then((code) => ({ code, stdout: output.stdout, stderr: output.stderr }));
 }

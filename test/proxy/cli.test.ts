@@ -24,6 +24,7 @@ void t.test('bad input gets a one-line error naming the flag, file or field', as
   const cluster = await startTestCluster(t);
   const env = isolatedEnv(cluster.dir);
   const kubeconfig = cluster.certKubeconfig();
+  const execUser = cluster.kubeconfig({ exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'aws', args: ['eks', 'get-token'], interactiveMode: 'Never' } }, {}, 'exec.yaml');
   const broken = join(cluster.dir, 'broken.yaml');
   writeFileSync(broken, 'clusters: [ {');
   const cases: [string, string[], RegExp][] = [
@@ -37,6 +38,7 @@ void t.test('bad input gets a one-line error naming the flag, file or field', as
     ['a missing context', ['--kubeconfig', kubeconfig, '--context', 'nope'], /context "nope" does not exist/],
     ['a missing user', ['--kubeconfig', kubeconfig, '--user', 'nope'], /auth info "nope" does not exist/],
     ['a missing client key file', ['--kubeconfig', kubeconfig, '--client-key', join(cluster.dir, 'no.key')], /no\.key/],
+    ['a credential kind not supported yet', ['--kubeconfig', execUser], /^error: user "tester" needs exec plugin .*which this version of kube-auth-proxy does not support yet$/m],
     ['a non-numeric port', ['--kubeconfig', kubeconfig, '--port', 'abc'], /^error: --port: "abc" is not a whole number$/m],
   ];
   for (const [name, args, expected] of cases) {
