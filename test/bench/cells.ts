@@ -1,0 +1,48 @@
+// What the bench measures: the targets (no proxy, kubectl proxy, ours) and the load cells each
+// of them is put through, in the issue's terms.
+
+export const TARGET_NAMES = ['direct', 'kubectl', 'ours'] as const;
+export type TargetName = (typeof TARGET_NAMES)[number];
+
+export const TARGET_LABELS: Record<TargetName, string> = {
+  direct: 'direct',
+  kubectl: 'kubectl proxy',
+  ours: 'kube-auth-proxy',
+};
+
+/** A running target: where wrk sends its requests and, for a proxy, which process to watch. */
+export interface Target {
+  readonly name: TargetName;
+  readonly url: string;
+  /** Headers wrk sends: the bearer token for direct, since wrk cannot present a client certificate. */
+  readonly headers: readonly string[];
+  readonly ca?: string;
+  /** The proxy process; undefined for direct, which has no proxy to measure. */
+  readonly pid?: number;
+  readonly exitReason?: () => string | undefined;
+}
+
+export const CELL_IDS = ['small-c1', 'small-c64', 'list100k-c16', 'list20m-c4'] as const;
+export type CellId = (typeof CELL_IDS)[number];
+
+export interface Cell {
+  readonly id: CellId;
+  readonly label: string;
+  readonly path: string;
+  readonly connections: number;
+}
+
+/** Sizes of the upstream's cached `/test/list` bodies. */
+export const LIST_100K = 100 * 1024;
+export const LIST_20M = 20 * 1024 * 1024;
+
+/** Run in this order each round; the 20 MB cell is last so its peak RSS is read right after it. */
+export const CELLS: readonly Cell[] = [
+  { id: 'small-c1', label: 'small GET /version, c=1', path: '/version', connections: 1 },
+  { id: 'small-c64', label: 'small GET /version, c=64', path: '/version', connections: 64 },
+  { id: 'list100k-c16', label: '~100 KB list, c=16', path: `/test/list?bytes=${LIST_100K}`, connections: 16 },
+  { id: 'list20m-c4', label: '~20 MB list, c=4', path: `/test/list?bytes=${LIST_20M}`, connections: 4 },
+];
+
+/** The cell whose peak RSS the report shows. */
+export const PEAK_CELL: CellId = 'list20m-c4';

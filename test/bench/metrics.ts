@@ -1,0 +1,59 @@
+// The rows of the report: which number each one takes from the runs, which way is better, and
+// the floor it is held to (the acceptance bar, from the pre-study).
+import type { CellId, TargetName } from './cells.js';
+import type { CellRun } from './round.js';
+
+/** Everything measured in one bench run. */
+export interface BenchResult {
+  rounds: number;
+  runs: CellRun[];
+  /** VmRSS after start-up and a few warm-up requests, before any load. */
+  idleRssMiB: Partial<Record<TargetName, number>>;
+  /** VmRSS a little after the last cell: a leak would show here. */
+  afterRunRssMiB: Partial<Record<TargetName, number>>;
+}
+
+/** Ratio floors compare ours/kubectl (median of per-round ratios); absolute ones our worst round. */
+export type Floor = { kind: 'vs-kubectl'; atLeast?: number; atMost?: number } | { kind: 'absolute'; atMostMiB: number };
+
+export interface Metric {
+  readonly label: string;
+  readonly unit: string;
+  readonly digits: number;
+  /** CPU and memory of a proxy: there is no proxy in the direct row. */
+  readonly proxyOnly: boolean;
+  readonly floor?: Floor;
+  /** One value per round (index = round); undefined where nothing was measured. */
+  values(result: BenchResult, target: TargetName): (number | undefined)[];
+}
+
+type CellField = 'p50Ms' | 'p99Ms' | 'reqPerS' | 'mibPerS' | 'cpuPerReqUs' | 'cores' | 'peakRssMiB';
+
+function fromCell(cell: CellId, field: CellField): Metric['values'] {
+  return (result, target) => {
+    const values: (number | undefined)[] = new Array<number | undefined>(result.rounds).fill(undefined);
+    for (const run of result.runs) {
+      const value = run[field];
+      if (run.cell === cell && run.target === target && value !== undefined && Number.isFinite(value)) values[run.round] = value;
+    }
+    return values;
+  };
+}
+
+function once(pick: (result: BenchResult) => Partial<Record<TargetName, number>>): Metric['values'] {
+  return (result, target) => [pick(result)[target]];
+}
+
+export const METRICS: readonly Metric[] = [
+  { label: 'small GET c=1, p50 latency', unit: 'ms', digits: 3, proxyOnly: false, floor: { kind: 'vs-kubectl', atMost: 1.0 }, values: fromCell('small-c1', 'p50Ms') },
+  { label: 'small GET c=1, p99 latency', unit: 'ms', digits: 3, proxyOnly: false, values: fromCell('small-c1', 'p99Ms') },
+  { label: 'small GET c=64, throughput', unit: 'req/s', digits: 0, proxyOnly: false, floor: { kind: 'vs-kubectl', atLeast: 0.8 }, values: fromCell('small-c64', 'reqPerS') },
+  { label: 'small GET c=64, proxy CPU per request', unit: 'µs', digits: 1, proxyOnly: true, floor: { kind: 'vs-kubectl', atMost: 1.0 }, values: fromCell('small-c64', 'cpuPerReqUs') },
+  { label: 'small GET c=64, proxy CPU', unit: 'cores', digits: 2, proxyOnly: true, values: fromCell('small-c64', 'cores') },
+  { label: '~100 KB list c=16, throughput', unit: 'MiB/s', digits: 1, proxyOnly: false, floor: { kind: 'vs-kubectl', atLeast: 0.75 }, values: fromCell('list100k-c16', 'mibPerS') },
+  { label: '~20 MB list c=4, throughput', unit: 'MiB/s', digits: 1, proxyOnly: false, floor: { kind: 'vs-kubectl', atLeast: 0.85 }, values: fromCell('list20m-c4', 'mibPerS') },
+  { label: '~20 MB list c=4, proxy CPU', unit: 'cores', digits: 2, proxyOnly: true, values: fromCell('list20m-c4', 'cores') },
+  { label: 'peak RSS (20 MB cell)', unit: 'MiB', digits: 1, proxyOnly: true, floor: { kind: 'absolute', atMostMiB: 150 }, values: fromCell('list20m-c4', 'peakRssMiB') },
+  { label: 'idle RSS', unit: 'MiB', digits: 1, proxyOnly: true, floor: { kind: 'absolute', atMostMiB: 60 }, values: once((result) => result.idleRssMiB) },
+  { label: 'RSS 2 s after the last cell', unit: 'MiB', digits: 1, proxyOnly: true, values: once((result) => result.afterRunRssMiB) },
+];

@@ -1,0 +1,116 @@
+// The processes under test, each started as a child and awaited until it prints its listening
+// line: the example API server (the upstream), kubectl proxy and kube-auth-proxy.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { UpstreamKind } from './options.js';
+
+/** Both take `--pki-dir DIR --port 0 --token T=U` and print the same two start lines. */
+const UPSTREAM_MAINS = {
+  h2: fileURLToPath(new URL('./upstream-main.js', import.meta.url)),
+  example: fileURLToPath(new URL('../../examples/api-server-main.js', import.meta.url)),
+};
+const PROXY_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const START_TIMEOUT_MS = 30_000;
+/** stderr lines kept per child for the report; the count is kept in full. */
+const KEPT_STDERR_LINES = 20;
+
+/** A running child process with its stderr kept for the report. */
+export interface BenchChild {
+  readonly name: string;
+  readonly pid: number;
+  /** Lines the child wrote to stderr so far (the last few) and how many in all. */
+  readonly stderr: () => { last: string[]; count: number };
+  /** Why it is no longer running, or undefined while it runs. */
+  readonly exitReason: () => string | undefined;
+  readonly stop: () => Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Kills every child still running; safe to call from an exit handler. */
+export function killAll(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
+function keepStderr(child: ChildProcess): () => { last: string[]; count: number } {
+  const last: string[] = [];
+  let count = 0;
+  let partial = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    count += lines.length;
+    last.push(...lines);
+    last.splice(0, Math.max(0, last.length - KEPT_STDERR_LINES));
+  });
+  return () => ({ last: [...last], count });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+function wrapChild(name: string, child: ChildProcess): BenchChild {
+  const stderr = keepStderr(child);
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  const exitReason = () =>
+    child.exitCode !== null ? `exited with code ${child.exitCode}` : child.signalCode !== null ? `killed by ${child.signalCode}` : undefined;
+  return { name, pid: child.pid!, stderr, exitReason, stop: () => stopChild(child) };
+}
+
+/** Spawns `command` and resolves with the first stdout match of `ready` (the child's start line). */
+function spawnUntil(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: BenchChild; match: RegExpExecArray; stdout: string }> {
+  const proc = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = wrapChild(name, proc);
+  let stdout = '';
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) => {
+      proc.kill('SIGKILL');
+      reject(new Error(`${name} ${why}; stderr: ${child.stderr().last.join(' | ')}`));
+    };
+    const timer = setTimeout(() => fail(`did not start within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
+    proc.once('error', (err) => fail(`could not be started (${err.message})`));
+    const onExit = (code: number | null) => fail(`exited with ${code} before it was ready`);
+    proc.once('exit', onExit);
+    proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      const match = ready.exec(stdout);
+      if (!match) return;
+      clearTimeout(timer);
+      proc.off('exit', onExit);
+      resolve({ child, match, stdout });
+    });
+  });
+}
+
+/** The upstream in its own process (the example server with recording off), accepting `token`. */
+export async function startUpstream(kind: UpstreamKind, pkiDir: string, token: string, env: NodeJS.ProcessEnv): Promise<{ child: BenchChild; url: string; kubeconfig: string }> {
+  const args = [UPSTREAM_MAINS[kind], '--pki-dir', pkiDir, '--port', '0', '--token', `${token}=bench`];
+  const { child, match, stdout } = await spawnUntil('upstream', process.execPath, args, env, /^listening on (https:\/\/\S+)$/m);
+  const kubeconfig = /^kubeconfig for it: (.+)$/m.exec(stdout)?.[1];
+  if (kubeconfig === undefined) throw new Error('upstream did not print its kubeconfig path');
+  return { child, url: match[1]!, kubeconfig };
+}
+
+/** Both proxies print kubectl's start line; the URL is the address it names. */
+async function startProxy(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ child: BenchChild; url: string }> {
+  const { child, match } = await spawnUntil(name, command, args, env, /^Starting to serve on (\S+)$/m);
+  return { child, url: `http://${match[1]}` };
+}
+
+export function startKubectlProxy(kubeconfig: string, env: NodeJS.ProcessEnv): Promise<{ child: BenchChild; url: string }> {
+  return startProxy('kubectl proxy', 'kubectl', ['proxy', '--kubeconfig', kubeconfig, '--port', '0'], env);
+}
+
+export function startOurProxy(kubeconfig: string, nodeFlags: readonly string[], env: NodeJS.ProcessEnv): Promise<{ child: BenchChild; url: string }> {
+  return startProxy('kube-auth-proxy', process.execPath, [...nodeFlags, PROXY_MAIN, '--kubeconfig', kubeconfig, '--port', '0'], env);
+}

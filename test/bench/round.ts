@@ -1,0 +1,132 @@
+// One round of the bench: every cell against every target, interleaved (the order rotates so
+// no target always runs first), with the proxy's CPU and peak RSS read around each wrk run.
+import { CELLS, PEAK_CELL, TARGET_LABELS, type Cell, type CellId, type Target, type TargetName } from './cells.js';
+import { probe } from './probe.js';
+import { cpuSeconds, memory, resetPeak } from './proc-stats.js';
+import { runWrk, type WrkResult } from './wrk.js';
+
+const MIB = 1024 * 1024;
+/** Lets the sockets of one cell close, and aborted requests unwind, before the next starts. */
+const SETTLE_MS = 250;
+
+/** One target through one cell in one round. */
+export interface CellRun {
+  round: number;
+  cell: CellId;
+  target: TargetName;
+  requests: number;
+  durationS: number;
+  reqPerS: number;
+  mibPerS: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Proxy CPU seconds during the cell, per request (µs) and in cores; absent for direct. */
+  cpuS?: number;
+  cpuPerReqUs?: number;
+  cores?: number;
+  /** VmHWM after the cell: the cell's own peak if `peakReset`, else the peak since start. */
+  peakRssMiB?: number;
+  peakReset?: boolean;
+  /** Anything that makes the cell an error: zero requests, failed requests, a proxy that stopped serving. */
+  problems: string[];
+}
+
+export interface RoundContext {
+  wrk: string;
+  script: string;
+  durationS: number;
+  targets: readonly Target[];
+  /** Progress lines go here (stderr), never to stdout. */
+  log: (line: string) => void;
+}
+
+const SOCKET_ERRORS = ['connect', 'read', 'write', 'timeout'] as const;
+
+function wrkProblems(result: WrkResult): string[] {
+  const problems: string[] = [];
+  if (result.requests === 0) problems.push('served 0 requests');
+  const socket = SOCKET_ERRORS.filter((kind) => result[kind] > 0).map((kind) => `${kind} ${result[kind]}`);
+  if (socket.length > 0) problems.push(`socket errors: ${socket.join(', ')}`);
+  if (result.status > 0) problems.push(`${result.status} responses were not 2xx/3xx`);
+  return problems;
+}
+
+function fromWrk(round: number, cell: Cell, target: Target, result: WrkResult): CellRun {
+  const durationS = result.durationUs / 1e6;
+  return {
+    round,
+    cell: cell.id,
+    target: target.name,
+    requests: result.requests,
+    durationS,
+    reqPerS: result.requests / durationS,
+    mibPerS: result.bytes / MIB / durationS,
+    p50Ms: result.p50Us / 1000,
+    p99Ms: result.p99Us / 1000,
+    problems: wrkProblems(result),
+  };
+}
+
+/** Adds the proxy's CPU use and, for the peak cell, its VmHWM; a vanished process is a problem. */
+function addProxyUsage(run: CellRun, pid: number, cpuBefore: number, peakReset: boolean): void {
+  try {
+    run.cpuS = cpuSeconds(pid) - cpuBefore;
+    run.cores = run.cpuS / run.durationS;
+    if (run.requests > 0) run.cpuPerReqUs = (run.cpuS / run.requests) * 1e6;
+    if (run.cell === PEAK_CELL) Object.assign(run, { peakRssMiB: memory(pid).peakMiB, peakReset });
+  } catch (err) {
+    run.problems.push(`could not read /proc/${pid}: ${(err as Error).message}`);
+  }
+}
+
+/** A proxy that died or stopped answering after the cell is the failure the pre-study warned of. */
+async function afterCellProblems(target: Target): Promise<string[]> {
+  const exited = target.exitReason?.();
+  if (exited !== undefined) return [`process ${exited}`];
+  const failure = await probe(target, '/version', 5000);
+  return failure === undefined ? [] : [`not serving after the cell: ${failure}`];
+}
+
+async function measureCell(ctx: RoundContext, round: number, cell: Cell, target: Target): Promise<CellRun> {
+  const pid = target.pid;
+  // The peak of the 20 MB cell itself, not of the run so far (documented in the report).
+  const peakReset = pid !== undefined && cell.id === PEAK_CELL && resetPeak(pid);
+  const cpuBefore = pid === undefined ? 0 : cpuSeconds(pid);
+  let run: CellRun;
+  try {
+    const result = await runWrk(ctx.wrk, ctx.script, { url: target.url + cell.path, connections: cell.connections, durationS: ctx.durationS, headers: target.headers });
+    run = fromWrk(round, cell, target, result);
+  } catch (err) {
+    const zero: WrkResult = { durationUs: ctx.durationS * 1e6, requests: 0, bytes: 0, connect: 0, read: 0, write: 0, status: 0, timeout: 0, p50Us: NaN, p99Us: NaN };
+    run = fromWrk(round, cell, target, zero);
+    run.problems.push((err as Error).message);
+  }
+  if (pid !== undefined) addProxyUsage(run, pid, cpuBefore, peakReset);
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  run.problems.push(...(await afterCellProblems(target)));
+  return run;
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const shift = by % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+function describe(run: CellRun): string {
+  const main = run.cell === 'small-c1' ? `p50 ${run.p50Ms.toFixed(3)} ms` : run.cell === 'small-c64' ? `${run.reqPerS.toFixed(0)} req/s` : `${run.mibPerS.toFixed(1)} MiB/s`;
+  const cpu = run.cores === undefined ? '' : `, proxy ${run.cores.toFixed(2)} cores`;
+  return `${main}${cpu}${run.problems.length > 0 ? `  PROBLEM: ${run.problems.join('; ')}` : ''}`;
+}
+
+/** Runs round `round` (0-based) and returns one {@link CellRun} per cell and target. */
+export async function runRound(ctx: RoundContext, round: number): Promise<CellRun[]> {
+  const runs: CellRun[] = [];
+  for (const [index, cell] of CELLS.entries()) {
+    for (const target of rotate(ctx.targets, round + index)) {
+      const run = await measureCell(ctx, round, cell, target);
+      ctx.log(`round ${round + 1}  ${cell.label.padEnd(26)} ${TARGET_LABELS[target.name].padEnd(16)} ${describe(run)}`);
+      runs.push(run);
+    }
+  }
+  return runs;
+}

@@ -1,0 +1,107 @@
+// `npm run bench`: the same requests direct, through kubectl proxy and through kube-auth-proxy,
+// interleaved in one run; prints a markdown table and writes .cache/bench-last-run.json.
+// Exit 1 only when a cell served nothing or errored (a missed floor is reported, not an error),
+// 2 when the bench could not run at all.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { projectRoot } from '../../examples/demo-files.js';
+import { CELLS, TARGET_LABELS } from './cells.js';
+import { kubectlVersion, machine } from './environment.js';
+import type { BenchResult } from './metrics.js';
+import { parseBenchOptions, type BenchOptions } from './options.js';
+import { killAll, type BenchChild } from './processes.js';
+import { renderReport, type RunInfo } from './report.js';
+import { runRound, type CellRun, type RoundContext } from './round.js';
+import { readRss, startSession } from './session.js';
+import { summarise, type Row } from './summary.js';
+import { BenchSetupError, ensureWrk, runWrk, writeDoneScript, wrkVersion } from './wrk.js';
+
+const log = (line: string) => console.error(line);
+/** Time for the last cell's garbage to be collected before the after-run RSS is read. */
+const AFTER_RUN_SETTLE_MS = 2000;
+/** One unmeasured second of c=64 per target, so the first measured cell does not pay for JIT warm-up. */
+const WARM_UP_LOAD_S = 1;
+
+async function measure(ctx: RoundContext, rounds: number, idle: BenchResult['idleRssMiB']): Promise<BenchResult> {
+  for (const target of ctx.targets) {
+    await runWrk(ctx.wrk, ctx.script, { url: target.url + CELLS[1]!.path, connections: 64, durationS: WARM_UP_LOAD_S, headers: target.headers }).catch(() => undefined);
+  }
+  const runs: CellRun[] = [];
+  for (let round = 0; round < rounds; round++) runs.push(...(await runRound(ctx, round)));
+  await new Promise((resolve) => setTimeout(resolve, AFTER_RUN_SETTLE_MS));
+  return { rounds, runs, idleRssMiB: idle, afterRunRssMiB: readRss(ctx.targets) };
+}
+
+function problemsOf(runs: readonly CellRun[]): string[] {
+  const label = (run: CellRun) => `round ${run.round + 1}, ${CELLS.find((cell) => cell.id === run.cell)!.label}, ${TARGET_LABELS[run.target]}`;
+  return runs.flatMap((run) => run.problems.map((problem) => `${label(run)}: ${problem}`));
+}
+
+/** Whatever the children logged is worth a look: at -v 0 a healthy proxy writes nothing. */
+function stderrNotes(children: readonly BenchChild[]): string[] {
+  return children.flatMap((child) => {
+    const { last, count } = child.stderr();
+    return count === 0 ? [] : [`${child.name} wrote ${count} line(s) to stderr; last: ${last.slice(-3).join(' | ').slice(0, 600)}`];
+  });
+}
+
+function writeJson(info: RunInfo, options: BenchOptions, rows: readonly Row[], result: BenchResult, problems: string[], notes: string[]): string {
+  const dir = join(projectRoot(), '.cache');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, 'bench-last-run.json');
+  const table = rows.map(({ metric, ...row }) => ({ label: metric.label, unit: metric.unit, floor: metric.floor, ...row }));
+  writeFileSync(path, JSON.stringify({ info, options, table, ...result, problems, notes }, null, 2) + '\n');
+  return path;
+}
+
+function runInfo(options: BenchOptions, wrk: string, started: { at: Date; machine: string }, runs: readonly CellRun[]): RunInfo {
+  return {
+    startedAt: started.at.toISOString().replace(/\.\d+Z$/, 'Z'),
+    elapsedS: (Date.now() - started.at.getTime()) / 1000,
+    rounds: options.rounds,
+    durationS: options.durationS,
+    proxyCommand: ['node', ...options.nodeFlags, 'dist/src/cli/main.js'].join(' '),
+    upstream: options.upstream,
+    machine: started.machine,
+    versions: { node: process.version, kubectl: kubectlVersion(), wrk: wrkVersion(wrk) },
+    peakReset: runs.every((run) => run.peakReset !== false),
+  };
+}
+
+async function main(): Promise<number> {
+  const options = parseBenchOptions(process.argv.slice(2));
+  const wrk = ensureWrk();
+  // The load average is taken before the bench adds its own.
+  const started = { at: new Date(), machine: machine() };
+  const dir = mkdtempSync(join(tmpdir(), 'kube-auth-proxy-bench-'));
+  const children: BenchChild[] = [];
+  try {
+    const session = await startSession(dir, options, children, log);
+    const ctx: RoundContext = { wrk, script: writeDoneScript(dir), durationS: options.durationS, targets: session.targets, log };
+    const result = await measure(ctx, options.rounds, session.idleRssMiB);
+    const notes = stderrNotes(children);
+    const problems = problemsOf(result.runs);
+    const rows = summarise(result);
+    const info = runInfo(options, wrk, started, result.runs);
+    process.stdout.write(renderReport(info, rows, problems, notes));
+    log(`wrote ${writeJson(info, options, rows, result, problems, notes)}`);
+    return problems.length === 0 ? 0 : 1;
+  } finally {
+    await Promise.all(children.map((child) => child.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+process.once('exit', killAll);
+process.once('SIGINT', () => {
+  killAll();
+  process.exit(130);
+});
+main().then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = err instanceof BenchSetupError ? 2 : 1;
+  },
+);

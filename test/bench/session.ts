@@ -1,0 +1,73 @@
+// Brings up what the bench runs against: the upstream in its own process, kubectl proxy and
+// kube-auth-proxy in front of it, all warmed up, with each proxy's idle RSS taken before load.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PKI_FILES } from '../../examples/pki.js';
+import { CELLS, type Target, type TargetName } from './cells.js';
+import type { BenchOptions } from './options.js';
+import { probe } from './probe.js';
+import { memory } from './proc-stats.js';
+import { startKubectlProxy, startOurProxy, startUpstream, type BenchChild } from './processes.js';
+
+/** Enough to load lazily-required code and open pooled connections, not enough to be load. */
+const WARM_UP_REQUESTS = 20;
+/** Lets the warm-up's garbage and sockets settle before idle RSS is read. */
+const IDLE_SETTLE_MS = 2000;
+
+export interface Session {
+  targets: Target[];
+  children: BenchChild[];
+  idleRssMiB: Partial<Record<TargetName, number>>;
+}
+
+/** The environment of every child: no kubeconfig of this machine, HOME in the scratch dir. */
+export function childEnv(dir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir };
+  delete env.KUBECONFIG;
+  return env;
+}
+
+function check(failure: string | undefined, what: string): void {
+  if (failure !== undefined) throw new Error(`${what}: ${failure}`);
+}
+
+/** A few small GETs and one ~100 KB list; the 20 MB list is left out so idle RSS stays idle. */
+async function warmUp(target: Target): Promise<void> {
+  for (let i = 0; i < WARM_UP_REQUESTS; i++) check(await probe(target, '/version'), `warm-up of ${target.name}`);
+  check(await probe(target, CELLS[2]!.path), `warm-up of ${target.name}`);
+}
+
+function proxyTarget(name: TargetName, started: { child: BenchChild; url: string }): Target {
+  return { name, url: started.url, headers: [], pid: started.child.pid, exitReason: started.child.exitReason };
+}
+
+/** Starts everything in `dir` (a scratch directory); on failure, what did start is in `children`. */
+export async function startSession(dir: string, options: BenchOptions, children: BenchChild[], log: (line: string) => void): Promise<Session> {
+  const env = childEnv(dir);
+  const token = randomBytes(16).toString('hex');
+  const pkiDir = join(dir, 'pki');
+  const upstream = await startUpstream(options.upstream, pkiDir, token, env);
+  children.push(upstream.child);
+  log(`upstream listening on ${upstream.url}`);
+  const ca = readFileSync(join(pkiDir, PKI_FILES.caCert), 'utf8');
+  const direct: Target = { name: 'direct', url: upstream.url, headers: [`Authorization: Bearer ${token}`], ca, exitReason: upstream.child.exitReason };
+  // The upstream builds each list once; doing it now keeps that out of the first measured cell.
+  for (const cell of CELLS) check(await probe(direct, cell.path, 120_000), 'upstream warm-up');
+  const kubectl = await startKubectlProxy(upstream.kubeconfig, env);
+  children.push(kubectl.child);
+  const ours = await startOurProxy(upstream.kubeconfig, options.nodeFlags, env);
+  children.push(ours.child);
+  log(`kubectl proxy on ${kubectl.url}, kube-auth-proxy on ${ours.url}`);
+  const targets = [direct, proxyTarget('kubectl', kubectl), proxyTarget('ours', ours)];
+  for (const target of targets) await warmUp(target);
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
+  return { targets, children, idleRssMiB: readRss(targets) };
+}
+
+/** Current VmRSS of each proxy. */
+export function readRss(targets: readonly Target[]): Partial<Record<TargetName, number>> {
+  const rss: Partial<Record<TargetName, number>> = {};
+  for (const target of targets) if (target.pid !== undefined) rss[target.name] = memory(target.pid).rssMiB;
+  return rss;
+}
