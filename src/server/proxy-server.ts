@@ -37,7 +37,9 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
     stream: (res) => tracker.trackStream(res),
   });
   const handle = createRequestHandler(stages, forwarder);
-  const server = createServer({ requestTimeout: 0 }, (req, res) => {
+  // No request timeout (watches and uploads take as long as they take, as in kubectl); 64 KiB
+  // stream buffers so that large bodies move in fewer, larger writes.
+  const server = createServer({ requestTimeout: 0, highWaterMark: 64 * 1024 }, (req, res) => {
     tracker.trackResponse(res);
     logRequest(logger, req, res);
     handle(req, res);

@@ -21,6 +21,14 @@ export interface ForwardEvents {
 const CLIENT_GONE = new Error('client closed the connection');
 
 /**
+ * Bytes a response may hold for a slow client before the upstream is paused. Pausing on every
+ * full 16 KiB buffer stops and restarts the upstream read for each chunk (an epoll_ctl pair
+ * each time): on 20 MB lists this allowance, with corked writes, took throughput from about 0.5×
+ * to about 0.8× kubectl proxy's. Memory stays bounded by this per response.
+ */
+const MAX_BUFFERED_BYTES = 256 * 1024;
+
+/**
  * Relays one upstream response into `res`. Aborts the upstream request as soon as the client is
  * gone, including when the request was still queued: otherwise a paused handler whose response
  * was destroyed pins a pooled connection forever (the pre-study's pool trap).
@@ -30,6 +38,13 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   /** The upstream response ended or failed: nothing left to abort. */
   private done = false;
   private readonly resume = () => this.controller?.resume();
+  /** Writes of one event-loop turn go out as one writev: fewer, larger socket writes. */
+  private corked = false;
+  private readonly uncork = () => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.res.uncork();
+  };
 
   constructor(
     private readonly res: ServerResponse,
@@ -61,7 +76,12 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.res.writableEnded) return controller.abort(CLIENT_GONE);
-    if (!this.res.write(chunk)) {
+    if (!this.corked) {
+      this.corked = true;
+      this.res.cork();
+      setImmediate(this.uncork);
+    }
+    if (!this.res.write(chunk) && this.res.writableLength >= MAX_BUFFERED_BYTES) {
       controller.pause();
       this.res.once('drain', this.resume);
     }
@@ -69,6 +89,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.done = true;
+    this.uncork();
     this.res.end();
   }
 
