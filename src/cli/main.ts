@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // The command: parse flags, validate, complete, serve; print kubectl's start line; stop cleanly
 // on SIGINT/SIGTERM. The only module that reads process.argv, installs signal handlers or exits.
 
