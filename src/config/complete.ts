@@ -30,6 +30,14 @@ function listenTarget(options: ProxyOptions): ListenTarget {
   return { kind: 'tcp', host, port: options.port };
 }
 
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1)$/i;
+
+/** kubectl stays silent here; we say what binding beyond loopback means (kubernetes/kubernetes#8871). */
+function exposureWarnings(listen: ListenTarget): string[] {
+  if (listen.kind === 'unix' || LOOPBACK.test(listen.host)) return [];
+  return [`listening on ${listen.host}, not loopback: anyone who can reach this address can use your cluster credentials`];
+}
+
 function staticWarnings(options: ProxyOptions): string[] {
   if (options.www === undefined) return [];
   try {
@@ -128,9 +136,11 @@ export async function completeConfig(
     warnings.push('Request filter disabled, your proxy is vulnerable to XSRF attacks, please be cautious');
   }
   warnings.push(...staticWarnings(options));
+  const listen = listenTarget(options);
+  warnings.push(...exposureWarnings(listen));
   const apiPrefix = withTrailingSlash(options.apiPrefix);
   return Object.freeze({
-    listen: listenTarget(options),
+    listen,
     apiPrefix,
     ...(options.www === undefined ? {} : { staticFiles: { directory: resolve(options.www), prefix: withTrailingSlash(options.wwwPrefix) } }),
     filter: filterRules(options),

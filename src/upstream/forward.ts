@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher, Pool } from 'undici';
 import type { UpstreamConfig } from '../config/proxy-config.js';
 import { ProxyError } from '../errors.js';
-import { buildUpstreamHeaders, stripResponseHopHeaders, type InjectedHeaders } from './headers.js';
+import { buildUpstreamHeaders, clientAddress, stripResponseHopHeaders, type InjectedHeaders } from './headers.js';
 import { toProxyError } from './upstream-errors.js';
 
 type Controller = Dispatcher.DispatchController;
@@ -123,8 +123,7 @@ export function createForwarder(pool: Pool, upstream: UpstreamConfig, events: Fo
   return {
     forward(req, res, path, query) {
       const inject: InjectedHeaders = { ...injectBase, authorization: upstream.credentials.authorization() };
-      const clientIp = req.socket.remoteAddress;
-      const headers = buildUpstreamHeaders(req.rawHeaders, clientIp, inject);
+      const headers = buildUpstreamHeaders(req.rawHeaders, clientAddress(req.socket.remoteAddress), inject);
       const options: Dispatcher.DispatchOptions & { servername?: string } = {
         ...(servername === undefined ? {} : { servername }),
         path: upstream.pathPrefix + path + query,

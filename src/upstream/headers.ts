@@ -102,6 +102,11 @@ export function buildUpstreamHeaders(
 
 const NO_EXCEPTIONS: ReadonlySet<string> = new Set();
 
+/** The client's IP for X-Forwarded-For; IPv4 clients of a dual-stack listener lose their `::ffff:` form. */
+export function clientAddress(remoteAddress: string | undefined): string | undefined {
+  return remoteAddress?.startsWith('::ffff:') === true ? remoteAddress.slice(7) : remoteAddress;
+}
+
 /** Removes hop-by-hop and Connection-listed headers from an upstream response, in place. */
 export function stripResponseHopHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const connection = headers.connection;

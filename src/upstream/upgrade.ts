@@ -8,7 +8,7 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import type { UpstreamConfig } from '../config/proxy-config.js';
 import { ProxyError } from '../errors.js';
-import { buildUpstreamHeaders } from './headers.js';
+import { buildUpstreamHeaders, clientAddress } from './headers.js';
 import { toProxyError } from './upstream-errors.js';
 
 /** Connection and Upgrade are hop-by-hop, but an upgrade must carry them to the next hop. */
@@ -124,7 +124,7 @@ export function createUpgrader(upstream: UpstreamConfig, callbacks: UpgradeCallb
   return (req, client, early, path, query) => {
     const headers = buildUpstreamHeaders(
       req.rawHeaders,
-      req.socket.remoteAddress,
+      clientAddress(req.socket.remoteAddress),
       {
         host: upstream.server.host,
         userAgent: upstream.userAgent,

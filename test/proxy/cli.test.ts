@@ -131,3 +131,19 @@ void t.test('warnings: a server path without --append-server-path', async (t) =>
   await rawRequest({ port: appended.port }, ['GET /version?x=1 HTTP/1.1', 'Host: localhost']);
   t.equal(cluster.api.requests.at(-1)!.url, '/some/prefix/version?x=1', '--append-server-path prepends it');
 });
+
+void t.test('binding beyond loopback is allowed when asked, with a warning', async (t) => {
+  const cluster = await startTestCluster(t);
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '--address', '0.0.0.0'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+  t.match(proxy.address, /^0\.0\.0\.0:\d+$/);
+  await t.resolves(proxy.waitForStderr(/listening on 0\.0\.0\.0, not loopback: anyone who can reach this address can use your cluster credentials/));
+  const quiet = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => quiet.stop());
+  t.notMatch(quiet.stderr(), /not loopback/, 'no warning on 127.0.0.1');
+
+  const dualStack = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '--address', '::'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => dualStack.stop());
+  t.equal((await rawRequest({ port: dualStack.port }, ['GET /version HTTP/1.1', 'Host: 127.0.0.1'])).status, 200);
+  t.equal(cluster.api.requests.at(-1)!.headers['x-forwarded-for'], '127.0.0.1', 'an IPv4 client of a dual-stack listener, without ::ffff:');
+});

@@ -6,8 +6,12 @@ import { connect, type Socket } from 'node:net';
 import t, { type Test } from 'tap';
 import { stringify } from 'yaml';
 import { writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createPki, writePki } from '../../examples/pki.js';
 import { isolatedEnv, startProxyProcess } from '../helpers/proxy-process.js';
+
+const run = promisify(execFile);
 
 interface Upstream {
   server: Server;
@@ -71,10 +75,13 @@ void t.test('upgrades: SPDY piped byte-exact both ways, refusals passed through,
     users: [{ name: 'u', user: { token: 'upgrade-token' } }],
     contexts: [{ name: 'c', context: { cluster: 'k', user: 'u' } }],
   }));
-  const proxy = await startProxyProcess(['--kubeconfig', kubeconfig, '-p', '0'], { env: isolatedEnv(dir) });
+  const proxy = await startProxyProcess(['--kubeconfig', kubeconfig, '-p', '0', '--keepalive', '7s'], { env: isolatedEnv(dir) });
   t.teardown(() => proxy.stop());
 
   const { socket, text } = await upgrade(proxy.port, '/echo', /early-bytes\|/);
+  // --keepalive: the proxy's upstream socket of the session carries a TCP keep-alive timer.
+  const { stdout: sockets } = await run('ss', ['-tnoH', 'state', 'established', 'dst', `127.0.0.1:${upstream.port}`]);
+  t.match(sockets, /timer:\(keepalive,/, '--keepalive applies TCP keep-alive to the upgraded connection');
   t.match(text, /^HTTP\/1\.1 101 /, '101 relayed');
   const seen = upstream.seen.at(-1)!;
   t.equal(seen.headers.authorization, 'Bearer upgrade-token', 'credentials injected on upgrades');
