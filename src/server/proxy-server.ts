@@ -46,7 +46,6 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
   });
 
   const upgrade = createUpgrader(config.upstream, {
-    onSession: (client) => tracker.trackUpgraded(client),
     onError: (client, error) => {
       logger.error({ error: error.message, status: error.statusCode }, 'Error while proxying upgrade');
       writeRawAnswer(client, statusAnswer(error.statusCode, error.reason, error.message));
@@ -54,6 +53,8 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, early: Buffer) => {
     socket.on('error', () => socket.destroy());
+    // Tracked from the start, so a stop also ends upgrades still waiting for their 101.
+    tracker.trackUpgraded(socket);
     const state = readRequest(req, true);
     if (!('req' in state)) return writeRawAnswer(socket, state);
     const result = runStages(stages, state);

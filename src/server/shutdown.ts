@@ -27,10 +27,11 @@ export class ConnectionTracker {
     else res.end();
   }
 
+  /** A client socket of an upgrade request, pending or piped. */
   trackUpgraded(socket: Socket): void {
-    if (this.stopping !== undefined) return void socket.end();
     this.upgraded.add(socket);
     socket.once('close', () => this.upgraded.delete(socket));
+    if (this.stopping !== undefined) socket.end();
   }
 
   /** Ends streams now and closes idle connections; in-flight requests carry on. */

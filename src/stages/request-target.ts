@@ -46,7 +46,12 @@ export function parseRequestTarget(target: string): RequestTarget {
   let pathAndQuery = target;
   if (!target.startsWith('/')) {
     if (!/^https?:\/\//i.test(target)) return { kind: 'invalid', message: `invalid request target ${JSON.stringify(target.slice(0, 100))}` };
-    const url = new URL(target);
+    let url: URL;
+    try {
+      url = new URL(target);
+    } catch {
+      return { kind: 'invalid', message: `invalid request target ${JSON.stringify(target.slice(0, 100))}` };
+    }
     pathAndQuery = url.pathname + url.search;
   }
   const queryStart = pathAndQuery.indexOf('?');

@@ -10,6 +10,7 @@ import type { UpstreamConfig } from '../config/proxy-config.js';
 import { ProxyError } from '../errors.js';
 import { buildUpstreamHeaders, clientAddress } from './headers.js';
 import { toProxyError } from './upstream-errors.js';
+import { UPSTREAM_CONNECT_TIMEOUT_MS } from '../config/defaults.js';
 
 /** Connection and Upgrade are hop-by-hop, but an upgrade must carry them to the next hop. */
 const UPGRADE_HEADERS: ReadonlySet<string> = new Set(['connection', 'upgrade']);
@@ -18,8 +19,7 @@ const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
 const ERROR_RESPONSE_DEADLINE_MS = 10_000;
 
 export interface UpgradeCallbacks {
-  /** The two sockets are piped; called once so shutdown can end the session. */
-  onSession(client: Socket, upstream: Socket): void;
+  /** The upgrade failed before a 101: answer the client with this error. */
   onError(client: Socket, error: ProxyError): void;
 }
 
@@ -41,6 +41,9 @@ function dial(upstream: UpstreamConfig): Socket {
         })
       : connectTcp({ host, port });
   if (upstream.keepaliveMs > 0) socket.setKeepAlive(true, upstream.keepaliveMs);
+  // Errors after the response head is read end in 'close', which closes both sides; this
+  // listener only keeps a late reset from becoming an uncaught exception.
+  socket.on('error', () => socket.destroy());
   return socket;
 }
 
@@ -120,8 +123,31 @@ function relayRefusal(client: Socket, upstream: Socket, head: Buffer, rest: Buff
 
 export type Upgrader = (req: IncomingMessage, client: Socket, early: Buffer, path: string, query: string) => void;
 
+/** An upgrade request that carries a body could smuggle a second request onto the connection. */
+export function hasRequestBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** Waits at most `ms` for the upstream's answer to the upgrade, then gives up with a 504. */
+function withDeadline<T>(promise: Promise<T>, ms: number, socket: Socket): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      socket.destroy();
+      reject(new ProxyError(504, 'Timeout', `the API server did not answer the upgrade within ${ms} ms`));
+    }, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 export function createUpgrader(upstream: UpstreamConfig, callbacks: UpgradeCallbacks): Upgrader {
+  const deadlineMs = upstream.requestTimeoutMs > 0 ? upstream.requestTimeoutMs : UPSTREAM_CONNECT_TIMEOUT_MS;
   return (req, client, early, path, query) => {
+    if (hasRequestBody(req)) {
+      callbacks.onError(client, new ProxyError(400, 'BadRequest', 'an upgrade request cannot carry a body'));
+      return;
+    }
     const headers = buildUpstreamHeaders(
       req.rawHeaders,
       clientAddress(req.socket.remoteAddress),
@@ -140,11 +166,12 @@ export function createUpgrader(upstream: UpstreamConfig, callbacks: UpgradeCallb
     };
     client.once('close', () => socket.destroy());
     socket.write(requestHead(req, upstream.pathPrefix + path + query, headers));
-    if (early.length > 0) socket.write(early);
-    readResponseHead(socket).then(({ status, head, rest }) => {
+    // Client bytes go upstream only after a 101: before it, they would be read by the API server
+    // as another request on this connection, one that no filter has seen.
+    withDeadline(readResponseHead(socket), deadlineMs, socket).then(({ status, head, rest }) => {
       if (status === 101) {
         client.write(Buffer.concat([head, rest]));
-        callbacks.onSession(client, socket);
+        if (early.length > 0) socket.write(early);
         pipeBothWays(client, socket);
       } else if (status >= 400) {
         relayRefusal(client, socket, head, rest);

@@ -29,6 +29,11 @@ async function startUpgradeUpstream(t: Test, pki: ReturnType<typeof createPki>):
       socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\r\nearly-bytes|');
       if (head.length > 0) socket.write(head);
       socket.pipe(socket);
+    } else if (req.url?.startsWith('/hang')) {
+      // never answers
+    } else if (req.url?.startsWith('/reset')) {
+      socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 1000\r\n\r\npartial');
+      setImmediate(() => socket.destroy());
     } else if (req.url?.startsWith('/refuse')) {
       const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'pods "p" is forbidden', reason: 'Forbidden', code: 403 });
       socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
@@ -42,6 +47,25 @@ async function startUpgradeUpstream(t: Test, pki: ReturnType<typeof createPki>):
     server.close();
   });
   return { server, port: (server.address() as { port: number }).port, seen };
+}
+
+/** Sends raw bytes and resolves with everything the proxy answered until it closed (bounded). */
+function exchange(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no close within 10 s; got ${text}`));
+    }, 10_000);
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(text);
+    });
+    socket.write(bytes);
+  });
 }
 
 /** Sends an upgrade request and resolves with the socket and everything read until `until` matched. */
@@ -115,4 +139,60 @@ void t.test('upgrades: SPDY piped byte-exact both ways, refusals passed through,
   t.match(odd.text, /^HTTP\/1\.1 502 /);
   t.match(odd.text, /invalid upgrade response: status code 200/);
   odd.socket.destroy();
+});
+
+void t.test('upgrades cannot smuggle requests, crash the proxy or hang it', async (t) => {
+  const { startTestCluster } = await import('../helpers/cluster.js');
+  const cluster = await startTestCluster(t);
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '--request-timeout', '1s'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+  const upgradeHead = (path: string, extra = '') =>
+    `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n${extra}\r\n`;
+
+  // An allowed upgrade with a second, filtered request right behind it in the same packet.
+  const smuggled = 'GET /api/v1/namespaces/default/pods/web-0/exec?command=id HTTP/1.1\r\nHost: localhost\r\n\r\n';
+  const answer = await exchange(proxy.port, upgradeHead('/version') + smuggled);
+  t.match(answer, /^HTTP\/1\.1 502 /, 'the API server answered 200, not 101: an error for the client');
+  t.same(cluster.api.requests.filter((seen) => seen.url.includes('/exec')).map((seen) => seen.url), [], 'the bytes after the upgrade request never reached the API server');
+
+  const withBody = await exchange(proxy.port, upgradeHead('/version', 'Content-Length: 5\r\n') + 'hello');
+  t.match(withBody, /^HTTP\/1\.1 400 [\s\S]*an upgrade request cannot carry a body/);
+  const chunked = await exchange(proxy.port, upgradeHead('/version', 'Transfer-Encoding: chunked\r\n') + '0\r\n\r\n');
+  t.match(chunked, /^HTTP\/1\.1 400 /);
+
+  const badUrl = await exchange(proxy.port, 'GET http://a:99999/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+  t.match(badUrl, /^HTTP\/1\.1 400 /, 'an unparsable absolute-form target is a 400');
+  t.equal((await exchange(proxy.port, 'GET /version HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')).split(' ')[1], '200', 'the proxy is still serving');
+});
+
+void t.test('a pending upgrade times out, a reset refusal does not crash, SIGTERM ends pending upgrades', async (t) => {
+  const dir = t.testdir({});
+  const pki = createPki();
+  const files = writePki(`${dir}/pki`, pki);
+  const upstream = await startUpgradeUpstream(t, pki);
+  const kubeconfig = `${dir}/kubeconfig`;
+  writeFileSync(kubeconfig, stringify({
+    apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
+    clusters: [{ name: 'k', cluster: { server: `https://127.0.0.1:${upstream.port}`, 'certificate-authority': files.caCert } }],
+    users: [{ name: 'u', user: { token: 'upgrade-token' } }],
+    contexts: [{ name: 'c', context: { cluster: 'k', user: 'u' } }],
+  }));
+  const proxy = await startProxyProcess(['--kubeconfig', kubeconfig, '-p', '0', '--request-timeout', '500ms'], { env: isolatedEnv(dir) });
+  const head = (path: string) => `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\r\n`;
+
+  const timedOut = await exchange(proxy.port, head('/hang'));
+  t.match(timedOut, /^HTTP\/1\.1 504 [\s\S]*did not answer the upgrade within 500 ms/);
+  const reset = await exchange(proxy.port, head('/reset'));
+  t.match(reset, /^HTTP\/1\.1 403 /, 'the refusal head reached the client before the reset');
+  t.equal((await exchange(proxy.port, 'GET /x HTTP/1.1\r\nHost: evil\r\nConnection: close\r\n\r\n')).split(' ')[1], '403', 'the proxy survived the reset');
+
+  const slow = await startProxyProcess(['--kubeconfig', kubeconfig, '-p', '0'], { env: isolatedEnv(dir) });
+  const pending = exchange(slow.port, head('/hang'));
+  await new Promise<void>((resolve) => {
+    const check = () => (upstream.seen.some((seen) => seen.url === '/hang') ? resolve() : setImmediate(check));
+    check();
+  });
+  t.equal(await slow.stop('SIGTERM'), 0, 'SIGTERM with an upgrade waiting for its 101 still exits 0');
+  await pending;
+  t.equal(await proxy.stop(), 0);
 });
