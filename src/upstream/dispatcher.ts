@@ -4,12 +4,12 @@
 import { Pool } from 'undici';
 import { UPSTREAM_CONNECT_TIMEOUT_MS, UPSTREAM_CONNECTIONS } from '../config/defaults.js';
 import type { UpstreamConfig } from '../config/proxy-config.js';
+import { tlsConnectOptions } from './tls-options.js';
 
 /** Idle upstream connections are kept this long (client-go keeps them 90 s; servers often close sooner). */
 const IDLE_TIMEOUT_MS = 30_000;
 
 export function createUpstreamPool(upstream: UpstreamConfig): Pool {
-  const tls = upstream.tls;
   return new Pool(upstream.server.origin, {
     connections: UPSTREAM_CONNECTIONS,
     pipelining: 1,
@@ -19,16 +19,7 @@ export function createUpstreamPool(upstream: UpstreamConfig): Pool {
     headersTimeout: upstream.requestTimeoutMs,
     connect: {
       timeout: UPSTREAM_CONNECT_TIMEOUT_MS,
-      ...(tls === undefined
-        ? {}
-        : {
-            ca: tls.ca,
-            cert: tls.cert,
-            key: tls.key,
-            servername: tls.servername,
-            rejectUnauthorized: tls.rejectUnauthorized,
-            ALPNProtocols: ['http/1.1'],
-          }),
+      ...(upstream.server.protocol === 'https:' ? tlsConnectOptions(upstream) : {}),
     },
   });
 }

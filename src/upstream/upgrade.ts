@@ -9,6 +9,7 @@ import { connect as connectTls } from 'node:tls';
 import type { UpstreamConfig } from '../config/proxy-config.js';
 import { ProxyError } from '../errors.js';
 import { buildUpstreamHeaders, clientAddress } from './headers.js';
+import { tlsConnectOptions } from './tls-options.js';
 import { toProxyError } from './upstream-errors.js';
 import { UPSTREAM_CONNECT_TIMEOUT_MS } from '../config/defaults.js';
 
@@ -24,21 +25,12 @@ export interface UpgradeCallbacks {
 }
 
 function dial(upstream: UpstreamConfig): Socket {
-  const { server, tls } = upstream;
+  const { server } = upstream;
   const port = Number(server.port || (server.protocol === 'https:' ? 443 : 80));
   const host = server.hostname.replace(/^\[|\]$/g, '');
   const socket =
     server.protocol === 'https:'
-      ? connectTls({
-          host,
-          port,
-          ca: tls?.ca,
-          cert: tls?.cert,
-          key: tls?.key,
-          servername: tls?.servername,
-          rejectUnauthorized: tls?.rejectUnauthorized ?? true,
-          ALPNProtocols: ['http/1.1'],
-        })
+      ? connectTls({ ...tlsConnectOptions(upstream), host, port })
       : connectTcp({ host, port });
   if (upstream.keepaliveMs > 0) socket.setKeepAlive(true, upstream.keepaliveMs);
   // Errors after the response head is read end in 'close', which closes both sides; this
