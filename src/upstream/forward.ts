@@ -38,8 +38,12 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   /** The upstream response ended or failed: nothing left to abort. */
   private done = false;
   private readonly resume = () => this.controller?.resume();
-  /** Writes of one event-loop turn go out as one writev: fewer, larger socket writes. */
+  /**
+   * From the second chunk on, the writes of one event-loop turn go out as one writev: fewer,
+   * larger socket writes. A one-chunk response (most API answers) skips it, and its cost.
+   */
   private corked = false;
+  private chunks = 0;
   private readonly uncork = () => {
     if (!this.corked) return;
     this.corked = false;
@@ -76,7 +80,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.res.writableEnded) return controller.abort(CLIENT_GONE);
-    if (!this.corked) {
+    if (this.chunks++ > 0 && !this.corked) {
       this.corked = true;
       this.res.cork();
       setImmediate(this.uncork);
