@@ -2,10 +2,14 @@
 // with a bound, for its "Starting to serve on …" line.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The built command; `npm test` compiles before tap runs the .ts tests. */
 export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+/** Node flags from the command's `#!/usr/bin/env -S node …` line: tests run it as users do. */
+const NODE_FLAGS = /^#!.*\bnode\b(.*)$/.exec(readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '')?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
 
 export interface ProxyProcess {
   readonly child: ChildProcess;
@@ -52,7 +56,7 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> 
 
 /** Spawns the command with its output collected as text. */
 function spawnCli(args: readonly string[], options: RunOptions) {
-  const child = spawn(process.execPath, [CLI, ...args], { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, CLI, ...args], { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = { child, stdout: '', stderr: '' };
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
