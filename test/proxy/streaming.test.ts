@@ -124,3 +124,26 @@ void t.test('memory does not grow with the body: 100 MB, then 500 MB', async (t)
   t.ok(afterLarge - afterSmall < 32, `peak RSS ${Math.round(afterSmall)} MiB after 100 MB, ${Math.round(afterLarge)} MiB after 500 MB`);
   t.ok(afterLarge < 200, 'and stays under 200 MiB');
 });
+
+void t.test('a client that goes away closes its upstream request', async (t) => {
+  const cluster = await startTestCluster(t);
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+  const idle = cluster.api.connections();
+  const socket = connect(proxy.port, '127.0.0.1');
+  socket.write('GET /test/hang HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  await waitUntil(() => cluster.api.requests.some((seen) => seen.url === '/test/hang'));
+  t.ok(cluster.api.connections() > idle, 'the hanging request holds an upstream connection');
+  socket.destroy();
+  await waitUntil(() => cluster.api.connections() <= idle);
+  t.equal(cluster.api.connections(), idle, 'the upstream connection was closed when the client left');
+});
+
+/** Re-checks `condition` every few milliseconds for at most 10 s (a bounded poll). */
+async function waitUntil(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
