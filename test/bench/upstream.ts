@@ -7,39 +7,12 @@ import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse }
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { EXAMPLE_VERSION } from '../../examples/api-server.js';
+import { MAX_LIST_BYTES, listBody } from '../../examples/api-server/pod-list.js';
 import type { Pki } from '../../examples/pki.js';
 
-/** Bodies are built once per size, as the example server does; a few sizes are kept. */
-const lists = new Map<number, Buffer>();
 /** In megabytes: room for a few 20 MB lists in flight on kubectl's one h2 connection. */
 const SESSION_MEMORY_MB = 1024;
 const VERSION_BODY = Buffer.from(JSON.stringify(EXAMPLE_VERSION));
-
-/** The pod shape of the example server's `/test/list`, so both upstreams send alike bodies. */
-function benchPod(i: number): string {
-  return JSON.stringify({
-    metadata: {
-      name: `bench-${i}`,
-      namespace: 'bench',
-      uid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
-      resourceVersion: String(1000 + i),
-      creationTimestamp: '2025-01-01T00:00:00Z',
-      labels: { app: 'bench', 'pod-template-hash': '5d8f7c9b6' },
-    },
-    spec: { containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10', resources: {} }], nodeName: `node-${i % 10}` },
-    status: { phase: 'Running', podIP: `10.0.${(i >> 8) & 255}.${i & 255}` },
-  });
-}
-
-function listBody(bytes: number): Buffer {
-  let body = lists.get(bytes);
-  if (body) return body;
-  const items: string[] = [];
-  for (let length = 100; length < bytes; length += items[items.length - 1]!.length + 1) items.push(benchPod(items.length));
-  body = Buffer.from(`{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1000"},"items":[${items.join(',')}]}`);
-  lists.set(bytes, body);
-  return body;
-}
 
 function send(res: Http2ServerResponse, status: number, body: Buffer): void {
   // kube-apiserver sets both on every response; they keep the header sizes realistic.
@@ -50,7 +23,7 @@ function send(res: Http2ServerResponse, status: number, body: Buffer): void {
 function bodyFor(url: URL): Buffer | undefined {
   if (url.pathname === '/version') return VERSION_BODY;
   const bytes = Number(url.searchParams.get('bytes'));
-  if (url.pathname === '/test/list' && Number.isInteger(bytes) && bytes > 0 && bytes <= 256 * 1024 * 1024) return listBody(bytes);
+  if (url.pathname === '/test/list' && Number.isInteger(bytes) && bytes > 0 && bytes <= MAX_LIST_BYTES) return listBody(bytes);
   return undefined;
 }
 

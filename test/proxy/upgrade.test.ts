@@ -49,6 +49,22 @@ async function startUpgradeUpstream(t: Test, pki: ReturnType<typeof createPki>):
   return { server, port: (server.address() as { port: number }).port, seen };
 }
 
+/** A PKI, the upgrade upstream and a kubeconfig with a token for it. */
+async function upgradeSetup(t: Test): Promise<{ dir: string; upstream: Upstream; kubeconfig: string }> {
+  const dir = t.testdir({});
+  const pki = createPki();
+  const files = writePki(`${dir}/pki`, pki);
+  const upstream = await startUpgradeUpstream(t, pki);
+  const kubeconfig = `${dir}/kubeconfig`;
+  writeFileSync(kubeconfig, stringify({
+    apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
+    clusters: [{ name: 'k', cluster: { server: `https://127.0.0.1:${upstream.port}`, 'certificate-authority': files.caCert } }],
+    users: [{ name: 'u', user: { token: 'upgrade-token' } }],
+    contexts: [{ name: 'c', context: { cluster: 'k', user: 'u' } }],
+  }));
+  return { dir, upstream, kubeconfig };
+}
+
 /** Sends raw bytes and resolves with everything the proxy answered until it closed (bounded). */
 function exchange(port: number, bytes: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -88,17 +104,7 @@ function upgrade(port: number, path: string, until: RegExp): Promise<{ socket: S
 }
 
 void t.test('upgrades: SPDY piped byte-exact both ways, refusals passed through, 200 is an error', async (t) => {
-  const dir = t.testdir({});
-  const pki = createPki();
-  const files = writePki(`${dir}/pki`, pki);
-  const upstream = await startUpgradeUpstream(t, pki);
-  const kubeconfig = `${dir}/kubeconfig`;
-  writeFileSync(kubeconfig, stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
-    clusters: [{ name: 'k', cluster: { server: `https://127.0.0.1:${upstream.port}`, 'certificate-authority': files.caCert } }],
-    users: [{ name: 'u', user: { token: 'upgrade-token' } }],
-    contexts: [{ name: 'c', context: { cluster: 'k', user: 'u' } }],
-  }));
+  const { dir, upstream, kubeconfig } = await upgradeSetup(t);
   const proxy = await startProxyProcess(['--kubeconfig', kubeconfig, '-p', '0', '--keepalive', '7s'], { env: isolatedEnv(dir) });
   t.teardown(() => proxy.stop());
 
@@ -166,17 +172,7 @@ void t.test('upgrades cannot smuggle requests, crash the proxy or hang it', asyn
 });
 
 void t.test('a pending upgrade times out, a reset refusal does not crash, SIGTERM ends pending upgrades', async (t) => {
-  const dir = t.testdir({});
-  const pki = createPki();
-  const files = writePki(`${dir}/pki`, pki);
-  const upstream = await startUpgradeUpstream(t, pki);
-  const kubeconfig = `${dir}/kubeconfig`;
-  writeFileSync(kubeconfig, stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
-    clusters: [{ name: 'k', cluster: { server: `https://127.0.0.1:${upstream.port}`, 'certificate-authority': files.caCert } }],
-    users: [{ name: 'u', user: { token: 'upgrade-token' } }],
-    contexts: [{ name: 'c', context: { cluster: 'k', user: 'u' } }],
-  }));
+  const { dir, upstream, kubeconfig } = await upgradeSetup(t);
   const proxy = await startProxyProcess(['--kubeconfig', kubeconfig, '-p', '0', '--request-timeout', '500ms'], { env: isolatedEnv(dir) });
   const head = (path: string) => `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\r\n`;
 
