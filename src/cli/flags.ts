@@ -4,8 +4,19 @@
 import type { Argv } from 'yargs';
 import * as defaults from '../config/defaults.js';
 
+/** Flags that may be given more than once and collect every value; for all others the last one wins (pflag). */
+const REPEATABLE = new Set(['as-group']);
+
+/** pflag semantics for repeated scalar flags: `--port 1 --port 2` means port 2. */
+function lastValueWins(argv: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(argv)) {
+    if (key !== '_' && !REPEATABLE.has(key) && Array.isArray(value)) argv[key] = value.at(-1);
+  }
+}
+
 export function defineFlags<T>(cli: Argv<T>) {
   return cli
+    .middleware(lastValueWins, true)
     .option('port', { alias: 'p', type: 'string', default: String(defaults.DEFAULT_PORT), describe: 'The port on which to run the proxy. Set to 0 to pick a random port.' })
     .option('address', { type: 'string', default: defaults.DEFAULT_ADDRESS, describe: 'The IP address on which to serve on (::1 and [::1] both work).' })
     .option('unix-socket', { alias: 'u', type: 'string', describe: 'Unix socket on which to run the proxy (created owner-only).' })
@@ -31,6 +42,9 @@ export function defineFlags<T>(cli: Argv<T>) {
     .option('client-key', { type: 'string', describe: 'Path to a client key file for TLS.' })
     .option('insecure-skip-tls-verify', { type: 'boolean', describe: "If true, the server's certificate will not be checked for validity." })
     .option('tls-server-name', { type: 'string', describe: 'Server name to use for server certificate validation.' })
+    .option('as', { type: 'string', describe: 'Username to impersonate for the operation. User could be a regular user or a service account in a namespace.' })
+    .option('as-group', { type: 'string', array: true, describe: 'Group to impersonate for the operation, this flag can be repeated to specify multiple groups.' })
+    .option('as-uid', { type: 'string', describe: 'UID to impersonate for the operation.' })
     .option('request-timeout', { type: 'string', default: '0', describe: 'How long to wait for the API server to start answering (e.g. 1s, 2m). 0 means no limit.' })
     .option('v', { type: 'string', default: '0', describe: 'Log level: 6 logs one line per request.' });
 }

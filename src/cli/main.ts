@@ -25,7 +25,7 @@ async function main(): Promise<void> {
       .usage('$0 [flags]\n\nRun a proxy to the Kubernetes API server, with the credentials of your kubeconfig.')
       .version(packageVersion())
       .strict()
-      .parserConfiguration({ 'duplicate-arguments-array': false, 'boolean-negation': false, 'camel-case-expansion': false })
+      .parserConfiguration({ 'boolean-negation': false, 'camel-case-expansion': false })
       .fail((message, err) => die(message ?? err?.message ?? 'invalid arguments')),
   );
   const flags = await cli.parseAsync();

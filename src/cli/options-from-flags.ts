@@ -51,5 +51,8 @@ export function optionsFromFlags(flags: ParsedFlags, problems: string[]): ProxyO
     clientKey: flags['client-key'],
     insecureSkipTlsVerify: flags['insecure-skip-tls-verify'],
     tlsServerName: flags['tls-server-name'],
+    as: flags.as,
+    asGroups: flags['as-group'],
+    asUid: flags['as-uid'],
   });
 }

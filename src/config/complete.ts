@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { hasIdentity, selectCredentials } from '../credentials/select-credentials.js';
 import { NO_CREDENTIALS } from '../credentials/credentials.js';
+import { impersonationHeaders } from '../credentials/impersonation.js';
 import { loadUpstreamTls } from '../credentials/tls-material.js';
 import { ConfigError } from '../errors.js';
 import { resolveKubeconfig } from '../kubeconfig/index.js';
@@ -84,6 +85,8 @@ function upstreamConfig(
     pathPrefix: options.appendServerPath ? serverPath : '',
     ...(https ? { tls: loadUpstreamTls(cluster, user, server) } : {}),
     credentials: https ? selectCredentials(user, onRuntimeWarning) : NO_CREDENTIALS,
+    // Impersonation is part of client-go's user identification, applied only to https servers too.
+    impersonation: https ? impersonationHeaders(user.impersonate) : [],
     overrideClientAuth: options.overrideClientAuth,
     requestTimeoutMs: options.requestTimeoutMs,
     keepaliveMs: options.keepaliveMs,
@@ -128,6 +131,9 @@ export async function completeConfig(
       clientCertificate: options.clientCertificate && resolve(options.clientCertificate),
       clientKey: options.clientKey && resolve(options.clientKey),
       token: options.token,
+      as: options.as,
+      asGroups: options.asGroups,
+      asUid: options.asUid,
     },
   );
   const warnings = [...kubeconfig.warnings];

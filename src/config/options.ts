@@ -34,4 +34,7 @@ export interface ProxyOptions {
   readonly clientKey?: string;
   readonly insecureSkipTlsVerify?: boolean;
   readonly tlsServerName?: string;
+  readonly as?: string;
+  readonly asGroups?: readonly string[];
+  readonly asUid?: string;
 }

@@ -26,6 +26,8 @@ export interface UpstreamConfig {
   readonly pathPrefix: string;
   readonly tls?: UpstreamTls;
   readonly credentials: Credentials;
+  /** Impersonate-* headers as `[name, value, …]`, computed once. */
+  readonly impersonation: readonly string[];
   readonly overrideClientAuth: boolean;
   readonly requestTimeoutMs: number;
   readonly keepaliveMs: number;

@@ -3,7 +3,7 @@
 
 import type { RawCluster, RawUser } from './raw-types.js';
 import { restHost } from './server-url.js';
-import type { PemSource, ResolvedCluster, ResolvedUser } from './types.js';
+import type { Impersonation, PemSource, ResolvedCluster, ResolvedUser } from './types.js';
 
 /** Inline data wins over a file (transport/transport.go `dataFromSliceOrFile`). */
 function pemSource(file: string | undefined, data: Buffer | undefined): PemSource | undefined {
@@ -34,7 +34,17 @@ export function buildUser(name: string, user: RawUser, cluster: RawCluster): Res
     tokenFile: user.tokenFile,
     username: user.username,
     password: user.password,
+    ...(user.impersonate === undefined ? {} : { impersonate: impersonation(user.impersonate, user) }),
     unsupported: unsupportedFeatures(user, cluster),
+  };
+}
+
+function impersonation(asUser: string, user: RawUser): Impersonation {
+  return {
+    user: asUser,
+    ...(user.impersonateUid === undefined ? {} : { uid: user.impersonateUid }),
+    groups: user.impersonateGroups ?? [],
+    extra: user.impersonateUserExtra ?? {},
   };
 }
 
@@ -47,10 +57,6 @@ function unsupportedFeatures(user: RawUser, cluster: RawCluster): string[] {
     const provider = user.authProvider.name === undefined ? '' : ` ${JSON.stringify(user.authProvider.name)}`;
     found.push(`auth-provider${provider} (users[].user.auth-provider)`);
   }
-  if (user.impersonate !== undefined) found.push('impersonation (users[].user.as)');
-  if (user.impersonateUid !== undefined) found.push('impersonation (users[].user.as-uid)');
-  if (user.impersonateGroups !== undefined) found.push('impersonation (users[].user.as-groups)');
-  if (user.impersonateUserExtra !== undefined) found.push('impersonation (users[].user.as-user-extra)');
   if (cluster.proxyUrl !== undefined) found.push('proxy-url (clusters[].cluster.proxy-url)');
   return found;
 }

@@ -51,7 +51,14 @@ export function effectiveUser(selected: Located<RawUser> | undefined, overrides:
   const fromFile: RawUser = selected ? resolveUserPaths(selected) : {};
   const certFlag = resolveFlagPath(overrides.clientCertificate);
   const keyFlag = resolveFlagPath(overrides.clientKey);
-  let user = overlay(fromFile, { clientCertificate: certFlag, clientKey: keyFlag, token: overrides.token || undefined });
+  let user = overlay(fromFile, {
+    clientCertificate: certFlag,
+    clientKey: keyFlag,
+    token: overrides.token || undefined,
+    impersonate: overrides.as || undefined,
+    impersonateUid: overrides.asUid || undefined,
+    impersonateGroups: overrides.asGroups?.length ? overrides.asGroups : undefined,
+  });
   if (certFlag) user = { ...user, clientCertificateData: undefined };
   if (keyFlag) user = { ...user, clientKeyData: undefined };
   // client-go keeps a kubeconfig tokenFile under --token, and the file then wins: the flag the user

@@ -18,6 +18,10 @@ export interface KubeconfigOverrides {
   readonly clientCertificate?: string;
   readonly clientKey?: string;
   readonly token?: string;
+  /** `--as`, `--as-group` (repeatable), `--as-uid`. */
+  readonly as?: string;
+  readonly asGroups?: readonly string[];
+  readonly asUid?: string;
 }
 
 /** Which files to read (client-go's `ClientConfigLoadingRules`). */
@@ -51,7 +55,9 @@ export interface ResolvedUser {
   readonly tokenFile?: string;
   readonly username?: string;
   readonly password?: string;
-  /** Present when the entry uses a feature this version cannot honour yet (exec, auth-provider, impersonation). */
+  /** `as`, `as-uid`, `as-groups`, `as-user-extra`, flags applied: who the requests act as. */
+  readonly impersonate?: Impersonation;
+  /** Present when the entry uses a feature this version cannot honour yet (exec, auth-provider, proxy-url). */
   readonly unsupported: readonly string[];
 }
 
@@ -63,4 +69,12 @@ export interface ResolvedKubeconfig {
   readonly files: readonly string[];
   /** client-go's non-fatal validation messages (e.g. "certificate-authority-data will override"). */
   readonly warnings: readonly string[];
+}
+
+/** Impersonation requested by the user entry (client-go `rest.ImpersonationConfig`). */
+export interface Impersonation {
+  readonly user: string;
+  readonly uid?: string;
+  readonly groups: readonly string[];
+  readonly extra: Readonly<Record<string, readonly string[]>>;
 }

@@ -123,6 +123,7 @@ export function createForwarder(pool: Pool, upstream: UpstreamConfig, events: Fo
     host: upstream.server.host,
     userAgent: upstream.userAgent,
     overrideClientAuth: upstream.overrideClientAuth,
+    impersonation: upstream.impersonation,
   };
   return {
     forward(req, res, path, query) {

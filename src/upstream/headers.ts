@@ -23,6 +23,8 @@ export interface InjectedHeaders {
   readonly userAgent: string;
   /** Our `Authorization` value, when the kubeconfig has one and the server is https. */
   readonly authorization?: string;
+  /** Our Impersonate-* headers as `[name, value, …]`; empty when the kubeconfig asks for none. */
+  readonly impersonation: readonly string[];
   /** When true the client's Authorization / Impersonate-* are dropped and ours always sent. */
   readonly overrideClientAuth: boolean;
 }
@@ -65,6 +67,7 @@ export function buildUpstreamHeaders(
   let forwardedFor: string | undefined;
   let hasUserAgent = false;
   let hasAuthorization = false;
+  let hasImpersonateUser = false;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     const value = rawHeaders[i + 1]!;
@@ -86,6 +89,7 @@ export function buildUpstreamHeaders(
       hasUserAgent = true;
     }
     else if (lower === 'authorization') hasAuthorization = true;
+    else if (lower === 'impersonate-user') hasImpersonateUser = true;
     out.push(name, value);
   }
   out.push('host', inject.host);
@@ -97,6 +101,8 @@ export function buildUpstreamHeaders(
   if (!hasUserAgent) out.push('user-agent', inject.userAgent);
   // client-go's bearer/basic wrappers skip when the request already carries Authorization.
   if (inject.authorization !== undefined && !hasAuthorization) out.push('authorization', inject.authorization);
+  // client-go's impersonation wrapper skips a request that already names an Impersonate-User.
+  if (!hasImpersonateUser) out.push(...inject.impersonation);
   return out;
 }
 

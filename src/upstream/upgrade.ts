@@ -148,6 +148,7 @@ export function createUpgrader(upstream: UpstreamConfig, callbacks: UpgradeCallb
         userAgent: upstream.userAgent,
         overrideClientAuth: upstream.overrideClientAuth,
         authorization: upstream.credentials.authorization(),
+        impersonation: upstream.impersonation,
       },
       UPGRADE_HEADERS,
     );

@@ -1,4 +1,5 @@
-// Features this version cannot honour are listed in user.unsupported, never silently dropped.
+// Features this version cannot honour are listed in user.unsupported, never silently dropped;
+// impersonation is honoured and resolved into user.impersonate.
 
 import t from 'tap';
 import { explicitConfig, runCases, simpleConfig, type Case } from './fixtures/cases.js';
@@ -24,12 +25,26 @@ runCases(t, [
   lists('an auth-provider is listed with its name', https, { 'auth-provider': { name: 'oidc', config: { 'id-token': 'x' } } }, [
     'auth-provider "oidc" (users[].user.auth-provider)',
   ]),
-  lists('every impersonation field is listed', https, { token: 'x', as: 'jane', 'as-uid': '42', 'as-groups': ['devs'], 'as-user-extra': { scopes: ['a'] } }, [
-    'impersonation (users[].user.as)',
-    'impersonation (users[].user.as-uid)',
-    'impersonation (users[].user.as-groups)',
-    'impersonation (users[].user.as-user-extra)',
-  ]),
+  lists('impersonation is supported: nothing listed', https, { token: 'x', as: 'jane', 'as-uid': '42', 'as-groups': ['devs'], 'as-user-extra': { scopes: ['a'] } }, []),
+  {
+    name: 'impersonation fields resolve from the file',
+    files: { config: simpleConfig({ cluster: https, user: { token: 'x', as: 'jane', 'as-uid': '42', 'as-groups': ['devs'], 'as-user-extra': { scopes: ['a', 'b'] } } }) },
+    rules: explicitConfig,
+    expect: (t, r) => t.same(r.user.impersonate, { user: 'jane', uid: '42', groups: ['devs'], extra: { scopes: ['a', 'b'] } }),
+  },
+  {
+    name: '--as, --as-group and --as-uid override the file field by field',
+    files: { config: simpleConfig({ cluster: https, user: { token: 'x', as: 'jane', 'as-groups': ['devs'], 'as-user-extra': { scopes: ['a'] } } }) },
+    rules: explicitConfig,
+    overrides: () => ({ as: 'bob', asGroups: ['ops', 'oncall'], asUid: '7' }),
+    expect: (t, r) => t.same(r.user.impersonate, { user: 'bob', uid: '7', groups: ['ops', 'oncall'], extra: { scopes: ['a'] } }),
+  },
+  {
+    name: 'no impersonation when nothing asks for it',
+    files: { config: simpleConfig({ cluster: https, user: { token: 'x' } }) },
+    rules: explicitConfig,
+    expect: (t, r) => t.equal(r.user.impersonate, undefined),
+  },
   lists('a cluster proxy-url is listed too, so one list says what cannot be honoured', { ...https, 'proxy-url': 'http://proxy.example:3128' }, { token: 'x' }, [
     'proxy-url (clusters[].cluster.proxy-url)',
   ]),

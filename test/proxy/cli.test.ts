@@ -38,6 +38,7 @@ void t.test('bad input gets a one-line error naming the flag, file or field', as
     ['a missing context', ['--kubeconfig', kubeconfig, '--context', 'nope'], /context "nope" does not exist/],
     ['a missing user', ['--kubeconfig', kubeconfig, '--user', 'nope'], /auth info "nope" does not exist/],
     ['a missing client key file', ['--kubeconfig', kubeconfig, '--client-key', join(cluster.dir, 'no.key')], /no\.key/],
+    ['a repeated flag: the last value wins, as in kubectl', ['--kubeconfig', kubeconfig, '--port', '0', '--port', 'x1'], /^error: --port: "x1" is not a whole number$/m],
     ['a credential kind not supported yet', ['--kubeconfig', execUser], /^error: user "tester" needs exec plugin .*which this version of kube-auth-proxy does not support yet$/m],
     ['a non-numeric port', ['--kubeconfig', kubeconfig, '--port', 'abc'], /^error: --port: "abc" is not a whole number$/m],
   ];

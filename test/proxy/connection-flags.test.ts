@@ -79,3 +79,26 @@ void t.test('no secret reaches a log line, at -v=9', async (t) => {
     t.notOk(logs.includes(secret), `log free of ${secret.slice(0, 12)}…`);
   }
 });
+
+void t.test('impersonation from the kubeconfig and from --as/--as-group/--as-uid reaches the API server', async (t) => {
+  const cluster = await startTestCluster(t);
+  const env = isolatedEnv(cluster.dir);
+  const kubeconfig = cluster.kubeconfig({ token: ADMIN_TOKEN, as: 'jane', 'as-user-extra': { 'example.com/scopes': ['read'] } });
+  const echo = async (url: string, headers: Record<string, string> = {}) =>
+    (JSON.parse((await fetchText(`${url}/test/echo`, { headers })).body) as { headers: Record<string, string | string[]> }).headers;
+
+  const fromFile = await startProxyProcess(['--kubeconfig', kubeconfig, '-p', '0'], { env });
+  t.teardown(() => fromFile.stop());
+  t.match(await echo(fromFile.url), { 'impersonate-user': 'jane', 'impersonate-extra-example.com%2fscopes': 'read' });
+  const clientChoice = await echo(fromFile.url, { 'impersonate-user': 'bob' });
+  t.equal(clientChoice['impersonate-user'], 'bob', "a client's own Impersonate-User wins, as in kubectl");
+  t.equal(clientChoice['impersonate-extra-example.com%2fscopes'], undefined);
+
+  const fromFlags = await startProxyProcess(['--kubeconfig', kubeconfig, '-p', '0', '--as', 'bob', '--as-group', 'devs', '--as-group', 'ops', '--as-uid', '7'], { env });
+  t.teardown(() => fromFlags.stop());
+  t.match(await echo(fromFlags.url), { 'impersonate-user': 'bob', 'impersonate-uid': '7', 'impersonate-group': 'devs, ops' });
+
+  const groupsOnly = await runProxy(['--kubeconfig', cluster.kubeconfig({ token: ADMIN_TOKEN }, {}, 'plain.yaml'), '-p', '0', '--as-group', 'devs'], { env });
+  t.equal(groupsOnly.code, 1);
+  t.match(groupsOnly.stderr, /requesting uid, groups or user-extra for tester without impersonating a user/);
+});

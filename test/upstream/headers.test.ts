@@ -2,7 +2,7 @@
 import t from 'tap';
 import { buildUpstreamHeaders, stripResponseHopHeaders } from '../../src/upstream/headers.js';
 
-const inject = { host: 'api.example:6443', userAgent: 'kube-auth-proxy/test', authorization: 'Bearer ours', overrideClientAuth: false };
+const inject = { host: 'api.example:6443', userAgent: 'kube-auth-proxy/test', authorization: 'Bearer ours', overrideClientAuth: false, impersonation: [] };
 
 /** Flat [name, value] list → lower-cased name → values. */
 function asMap(flat: string[]): Map<string, string[]> {
@@ -69,4 +69,17 @@ void t.test('upgrade requests keep Connection and Upgrade but drop what Connecti
 void t.test('response hop-by-hop headers are removed', async (t) => {
   const headers = stripResponseHopHeaders({ connection: 'keep-alive, x-internal', 'x-internal': '1', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked', 'content-type': 'application/json' });
   t.same(headers, { 'content-type': 'application/json' });
+});
+
+void t.test('impersonation: ours unless the client names an Impersonate-User (client-go)', async (t) => {
+  const ours = { ...inject, impersonation: ['impersonate-user', 'jane', 'impersonate-group', 'devs', 'impersonate-group', 'ops'] };
+  const added = asMap(buildUpstreamHeaders([], undefined, ours));
+  t.same(added.get('impersonate-user'), ['jane']);
+  t.same(added.get('impersonate-group'), ['devs', 'ops']);
+  const theirs = asMap(buildUpstreamHeaders(['Impersonate-User', 'bob'], undefined, ours));
+  t.same(theirs.get('impersonate-user'), ['bob'], "the client's impersonation passes through");
+  t.notOk(theirs.has('impersonate-group'), 'and none of ours is mixed into it');
+  const strict = asMap(buildUpstreamHeaders(['Impersonate-User', 'bob', 'Impersonate-Group', 'system:masters'], undefined, { ...ours, overrideClientAuth: true }));
+  t.same(strict.get('impersonate-user'), ['jane'], '--override-client-auth: always ours');
+  t.same(strict.get('impersonate-group'), ['devs', 'ops']);
 });
