@@ -9,6 +9,7 @@ import { NO_CREDENTIALS } from '../credentials/credentials.js';
 import { impersonationHeaders } from '../credentials/impersonation.js';
 import { loadUpstreamTls } from '../credentials/tls-material.js';
 import { ConfigError } from '../errors.js';
+import { SERVICE_ACCOUNT_DIR } from '../kubeconfig/in-cluster.js';
 import { resolveKubeconfig } from '../kubeconfig/index.js';
 import type { ResolvedKubeconfig } from '../kubeconfig/types.js';
 import { compileRuleList } from '../stages/rules.js';
@@ -22,6 +23,10 @@ export interface Environment {
   readonly KUBECONFIG?: string | undefined;
   readonly HOME?: string | undefined;
   readonly KUBERNETES_MASTER?: string | undefined;
+  readonly KUBERNETES_SERVICE_HOST?: string | undefined;
+  readonly KUBERNETES_SERVICE_PORT?: string | undefined;
+  /** Where the pod's service account is mounted; tests point it at a folder of their own. */
+  readonly KUBE_AUTH_PROXY_SERVICE_ACCOUNT_DIR?: string | undefined;
 }
 
 function listenTarget(options: ProxyOptions): ListenTarget {
@@ -119,6 +124,11 @@ export async function completeConfig(
       ...(env.KUBECONFIG === undefined ? {} : { kubeconfigEnv: env.KUBECONFIG }),
       homeDir: env.HOME ?? homedir(),
       ...(env.KUBERNETES_MASTER ? { defaultServer: env.KUBERNETES_MASTER } : {}),
+      inCluster: {
+        host: env.KUBERNETES_SERVICE_HOST,
+        port: env.KUBERNETES_SERVICE_PORT,
+        serviceAccountDir: env.KUBE_AUTH_PROXY_SERVICE_ACCOUNT_DIR ?? SERVICE_ACCOUNT_DIR,
+      },
     },
     {
       context: options.context,

@@ -9,6 +9,7 @@ import { selectEntries, type Selection } from './select.js';
 import type { ServerSource } from './server-url.js';
 import type { KubeconfigOverrides, LoadingRules, ResolvedKubeconfig } from './types.js';
 import { confirmUsable } from './validate.js';
+import { inClusterConfig, isEmptyConfig } from './in-cluster.js';
 
 export type * from './types.js';
 
@@ -25,7 +26,12 @@ export async function resolveKubeconfig(
   overrides: KubeconfigOverrides,
 ): Promise<ResolvedKubeconfig> {
   const loaded = await loadKubeconfigFiles(rules);
-  const selection = selectEntries(mergeKubeconfigs(loaded.files), overrides);
+  const merged = mergeKubeconfigs(loaded.files);
+  if (rules.explicitPath === undefined && rules.inCluster !== undefined && isEmptyConfig(merged)) {
+    const inCluster = inClusterConfig(rules.inCluster, overrides);
+    if (inCluster !== undefined) return inCluster;
+  }
+  const selection = selectEntries(merged, overrides);
   const cluster = effectiveCluster(selection.cluster, rules.defaultServer, overrides);
   const user = effectiveUser(selection.user, overrides);
   await confirmUsable({

@@ -1,6 +1,8 @@
 // The result of loading kubeconfig the way client-go does: one chosen cluster and user, paths
 // already absolute. What the user entry *means* (TLS, tokens) is decided in credentials/.
 
+import type { InClusterEnvironment } from './in-cluster.js';
+
 /** Where a PEM value comes from: a file (absolute path) or inline `*-data` (decoded bytes). */
 export type PemSource = { readonly path: string } | { readonly data: Buffer };
 
@@ -34,6 +36,8 @@ export interface LoadingRules {
   readonly homeDir: string;
   /** `$KUBERNETES_MASTER`, client-go's default server when the cluster has none. */
   readonly defaultServer?: string;
+  /** Inside a pod: used when no kubeconfig file says anything (client-go's in-cluster config). */
+  readonly inCluster?: InClusterEnvironment;
 }
 
 export interface ResolvedCluster {

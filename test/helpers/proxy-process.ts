@@ -37,6 +37,9 @@ export function isolatedEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, ...extra };
   delete env.KUBECONFIG;
   delete env.KUBERNETES_MASTER;
+  // A CI runner inside a pod must not hand its own service account to the tests.
+  delete env.KUBERNETES_SERVICE_HOST;
+  delete env.KUBERNETES_SERVICE_PORT;
   return { ...env, ...extra };
 }
 

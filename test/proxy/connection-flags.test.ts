@@ -1,6 +1,6 @@
 // kubectl's connection flags without a kubeconfig, context/user selection, -v, and no secret in
 // any log line at any level.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { stringify } from 'yaml';
@@ -101,4 +101,30 @@ void t.test('impersonation from the kubeconfig and from --as/--as-group/--as-uid
   const groupsOnly = await runProxy(['--kubeconfig', cluster.kubeconfig({ token: ADMIN_TOKEN }, {}, 'plain.yaml'), '-p', '0', '--as-group', 'devs'], { env });
   t.equal(groupsOnly.code, 1);
   t.match(groupsOnly.stderr, /requesting uid, groups or user-extra for tester without impersonating a user/);
+});
+
+void t.test('in-cluster configuration: the service account when no kubeconfig says anything', async (t) => {
+  const cluster = await startTestCluster(t, { tokens: { 'flag-token': 'flag-user' } });
+  const serviceAccount = join(cluster.dir, 'serviceaccount');
+  mkdirSync(serviceAccount);
+  writeFileSync(join(serviceAccount, 'token'), `${ADMIN_TOKEN}\n`);
+  writeFileSync(join(serviceAccount, 'ca.crt'), cluster.pki.caCert);
+  const pod = { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(cluster.api.port), KUBE_AUTH_PROXY_SERVICE_ACCOUNT_DIR: serviceAccount };
+  const env = isolatedEnv(join(cluster.dir, 'empty-home'), pod);
+
+  const inPod = await startProxyProcess(['-p', '0'], { env });
+  t.teardown(() => inPod.stop());
+  t.match(await whoami(inPod.url), { user: 'token-admin', authKind: 'token' }, 'the service-account token, verified with its ca.crt');
+  t.match(inPod.stderr(), /using in-cluster configuration/);
+
+  const withToken = await startProxyProcess(['-p', '0', '--token', 'flag-token'], { env });
+  t.teardown(() => withToken.stop());
+  t.match(await whoami(withToken.url), { user: 'flag-user' }, '--token overrides the service account');
+
+  const kubeconfigWins = await startProxyProcess(['-p', '0', '--kubeconfig', cluster.certKubeconfig()], { env });
+  t.teardown(() => kubeconfigWins.stop());
+  t.match(await whoami(kubeconfigWins.url), { authKind: 'certificate' }, 'a kubeconfig beats in-cluster');
+
+  const noToken = await runProxy(['-p', '0'], { env: { ...env, KUBE_AUTH_PROXY_SERVICE_ACCOUNT_DIR: join(cluster.dir, 'nowhere') } });
+  t.match(noToken.stderr, /no configuration has been provided/, 'without a token file this is not a pod');
 });
