@@ -39,6 +39,7 @@ async function main(): Promise<void> {
   for (const warning of config.warnings) logger.warn(warning);
   const proxy = await startProxy(config, logger);
   process.stdout.write(`Starting to serve on ${proxy.address}\n`);
+  logger.info({ identity: config.identity }, 'acting as');
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

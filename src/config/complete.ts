@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { hasIdentity, selectCredentials } from '../credentials/select-credentials.js';
 import { NO_CREDENTIALS } from '../credentials/credentials.js';
+import { describeIdentity } from '../credentials/identity.js';
 import { impersonationHeaders } from '../credentials/impersonation.js';
 import { loadUpstreamTls } from '../credentials/tls-material.js';
 import { ConfigError } from '../errors.js';
@@ -148,6 +149,8 @@ export async function completeConfig(
   );
   const warnings = [...kubeconfig.warnings];
   const upstream = upstreamConfig(options, kubeconfig, warnings, onRuntimeWarning);
+  const identity = describeIdentity(upstream.tls?.cert, upstream.credentials, upstream.impersonation.length > 0 ? kubeconfig.user.impersonate : undefined);
+  warnings.push(...identity.warnings);
   if (options.disableFilter && options.unixSocket === undefined) {
     warnings.push('Request filter disabled, your proxy is vulnerable to XSRF attacks, please be cautious');
   }
@@ -162,6 +165,7 @@ export async function completeConfig(
     filter: filterRules(options),
     upstream,
     verbosity: options.verbosity,
+    identity: `${identity.summary} against ${upstream.server.origin}`,
     warnings,
   });
 }

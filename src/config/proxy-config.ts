@@ -43,6 +43,8 @@ export interface ProxyConfig {
   readonly filter?: { readonly acceptHosts: RuleList } & RequestFilterRules;
   readonly upstream: UpstreamConfig;
   readonly verbosity: number;
+  /** Who the proxy acts as, for the start-up log: never a secret. */
+  readonly identity: string;
   /** Messages to print at start, kubectl's wording where it has one. */
   readonly warnings: readonly string[];
 }

@@ -22,6 +22,8 @@ void t.test('flags alone, no kubeconfig: --server with a CA and a client certifi
   const withToken = await startProxyProcess(['-p', '0', '-s', cluster.api.url, '--certificate-authority', caCert, '--token', ADMIN_TOKEN], { env });
   t.teardown(() => withToken.stop());
   t.match(await whoami(withToken.url), { authKind: 'token', user: 'token-admin' });
+  await t.resolves(withToken.waitForStderr(/"identity":"static token against https:\/\/127\.0\.0\.1:\d+","msg":"acting as"/), 'who the proxy acts as, logged once at start');
+  await t.resolves(withCert.waitForStderr(/"identity":"client certificate [^"]*CN=kube-admin[^"]*\(expires /));
 
   const insecure = await startProxyProcess(['-p', '0', '-s', cluster.api.url, '--insecure-skip-tls-verify', '--token', ADMIN_TOKEN], { env });
   t.teardown(() => insecure.stop());

@@ -1,0 +1,47 @@
+// Who the proxy acts as, said once at start: the client certificate's subject and expiry, the
+// token source's kind (never the token), the impersonated user. Also the 7-day expiry warning.
+
+import { X509Certificate } from 'node:crypto';
+import type { Credentials } from './credentials.js';
+import type { Impersonation } from '../kubeconfig/types.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Warn this long before a client certificate expires. */
+export const CERTIFICATE_EXPIRY_WARNING_DAYS = 7;
+
+export interface Identity {
+  /** e.g. `client certificate CN=kube-admin, O=system:masters (expires 2027-11-24T02:10:00Z); static token`. */
+  readonly summary: string;
+  readonly warnings: readonly string[];
+}
+
+function certificatePart(cert: Buffer, now: number): { text: string; warning?: string } {
+  const x509 = new X509Certificate(cert);
+  const subject = x509.subject.split('\n').join(', ');
+  const expires = new Date(x509.validTo);
+  const text = `client certificate ${subject} (expires ${expires.toISOString()})`;
+  const daysLeft = (expires.getTime() - now) / DAY_MS;
+  if (daysLeft < 0) return { text, warning: `the client certificate ${subject} expired on ${expires.toISOString()}` };
+  if (daysLeft < CERTIFICATE_EXPIRY_WARNING_DAYS) {
+    return { text, warning: `the client certificate ${subject} expires in ${Math.ceil(daysLeft)} day(s), on ${expires.toISOString()}` };
+  }
+  return { text };
+}
+
+export function describeIdentity(
+  cert: Buffer | undefined,
+  credentials: Credentials,
+  impersonate: Impersonation | undefined,
+  now = Date.now(),
+): Identity {
+  const parts: string[] = [];
+  const warnings: string[] = [];
+  if (cert !== undefined) {
+    const { text, warning } = certificatePart(cert, now);
+    parts.push(text);
+    if (warning !== undefined) warnings.push(warning);
+  }
+  if (credentials.description !== 'none') parts.push(credentials.description);
+  if (impersonate !== undefined) parts.push(`impersonating ${impersonate.user}`);
+  return { summary: parts.length === 0 ? 'no credentials' : parts.join('; '), warnings };
+}
