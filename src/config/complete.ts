@@ -8,6 +8,7 @@ import { hasIdentity, selectCredentials } from '../credentials/select-credential
 import { NO_CREDENTIALS } from '../credentials/credentials.js';
 import { describeIdentity } from '../credentials/identity.js';
 import { impersonationHeaders } from '../credentials/impersonation.js';
+import { removedAuthProviderMessage } from '../credentials/removed-auth-providers.js';
 import { loadUpstreamTls } from '../credentials/tls-material.js';
 import { ConfigError } from '../errors.js';
 import { SERVICE_ACCOUNT_DIR } from '../kubeconfig/in-cluster.js';
@@ -73,6 +74,8 @@ function upstreamConfig(
   onRuntimeWarning: (message: string) => void,
 ): UpstreamConfig {
   const { cluster, user } = kubeconfig;
+  const removed = removedAuthProviderMessage(user.authProviderName);
+  if (removed !== undefined) throw new ConfigError(removed);
   if (user.unsupported.length > 0) {
     throw new ConfigError(
       `user "${user.name}" needs ${user.unsupported.join(', ')}, which this version of kube-auth-proxy does not support yet`,

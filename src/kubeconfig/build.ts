@@ -35,6 +35,7 @@ export function buildUser(name: string, user: RawUser, cluster: RawCluster): Res
     username: user.username,
     password: user.password,
     ...(user.impersonate === undefined ? {} : { impersonate: impersonation(user.impersonate, user) }),
+    ...(user.authProvider?.name === undefined ? {} : { authProviderName: user.authProvider.name }),
     unsupported: unsupportedFeatures(user, cluster),
   };
 }

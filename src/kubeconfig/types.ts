@@ -59,6 +59,8 @@ export interface ResolvedUser {
   readonly tokenFile?: string;
   readonly username?: string;
   readonly password?: string;
+  /** The `auth-provider` name, if the entry has one (`oidc`, or the removed `gcp` / `azure`). */
+  readonly authProviderName?: string;
   /** `as`, `as-uid`, `as-groups`, `as-user-extra`, flags applied: who the requests act as. */
   readonly impersonate?: Impersonation;
   /** Present when the entry uses a feature this version cannot honour yet (exec, auth-provider, proxy-url). */
