@@ -2,8 +2,8 @@
 
 /** Everything the user can say on the command line, before validation. */
 export interface ProxyOptions {
+  /** kubectl only rejects --port with --unix-socket when it differs from 8001. */
   readonly port: number;
-  /** True when --port was given explicitly (kubectl only rejects --port with --unix-socket when it differs from 8001). */
   readonly address: string;
   readonly unixSocket?: string;
   readonly apiPrefix: string;

@@ -3,6 +3,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProxyError } from '../errors.js';
+import type { Forwarder } from '../upstream/forward.js';
 import { movedPermanently, statusAnswer } from '../stages/answers.js';
 import { hostWithoutPort } from '../stages/host-filter.js';
 import { encodePath, parseRequestTarget } from '../stages/request-target.js';
@@ -45,11 +46,7 @@ export function writeProxyError(res: ServerResponse, error: ProxyError): void {
   writeAnswer(res, statusAnswer(error.statusCode, error.reason, error.message));
 }
 
-export interface Forward {
-  forward(req: IncomingMessage, res: ServerResponse, path: string, query: string): void;
-}
-
-export function createRequestHandler(stages: readonly Stage[], forwarder: Forward) {
+export function createRequestHandler(stages: readonly Stage[], forwarder: Forwarder) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const state = readRequest(req, false);
     if (!('req' in state)) return writeAnswer(res, state);

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher, Pool } from 'undici';
 import type { UpstreamConfig } from '../config/proxy-config.js';
 import { ProxyError } from '../errors.js';
-import { buildUpstreamHeaders, clientAddress, stripResponseHopHeaders, type InjectedHeaders } from './headers.js';
+import { buildUpstreamHeaders, clientAddress, hasRequestBody, stripResponseHopHeaders, type InjectedHeaders } from './headers.js';
 import { toProxyError } from './upstream-errors.js';
 
 type Controller = Dispatcher.DispatchController;
@@ -106,11 +106,6 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 }
 
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
 export interface Forwarder {
   /** `path` is the encoded path after prefix handling; the query is appended as received. */
   forward(req: IncomingMessage, res: ServerResponse, path: string, query: string): void;
@@ -134,7 +129,7 @@ export function createForwarder(pool: Pool, upstream: UpstreamConfig, events: Fo
         path: upstream.pathPrefix + path + query,
         method: req.method as Dispatcher.HttpMethod,
         headers,
-        body: hasBody(req) ? req : null,
+        body: hasRequestBody(req) ? req : null,
       };
       pool.dispatch(options, new ResponseRelay(res, upstream.server, events));
     },

@@ -1,7 +1,7 @@
 // Header rules between client and API server, as kubectl's ReverseProxy + client-go wrappers apply them
 // (net/http/httputil/reverseproxy.go hopHeaders; client-go transport/round_trippers.go).
 
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
 /** RFC 9110 §7.6.1 hop-by-hop headers, plus the ones Go's ReverseProxy also drops. */
 const HOP_BY_HOP = new Set([
@@ -107,6 +107,12 @@ export function buildUpstreamHeaders(
 }
 
 const NO_EXCEPTIONS: ReadonlySet<string> = new Set();
+
+/** Whether a request carries a body (by its framing headers). */
+export function hasRequestBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
 
 /** The client's IP for X-Forwarded-For; IPv4 clients of a dual-stack listener lose their `::ffff:` form. */
 export function clientAddress(remoteAddress: string | undefined): string | undefined {

@@ -8,7 +8,7 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import type { UpstreamConfig } from '../config/proxy-config.js';
 import { ProxyError } from '../errors.js';
-import { buildUpstreamHeaders, clientAddress } from './headers.js';
+import { buildUpstreamHeaders, clientAddress, hasRequestBody } from './headers.js';
 import { tlsConnectOptions } from './tls-options.js';
 import { toProxyError } from './upstream-errors.js';
 import { UPSTREAM_CONNECT_TIMEOUT_MS } from '../config/defaults.js';
@@ -115,12 +115,6 @@ function relayRefusal(client: Socket, upstream: Socket, head: Buffer, rest: Buff
 
 export type Upgrader = (req: IncomingMessage, client: Socket, early: Buffer, path: string, query: string) => void;
 
-/** An upgrade request that carries a body could smuggle a second request onto the connection. */
-export function hasRequestBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
 /** Waits at most `ms` for the upstream's answer to the upgrade, then gives up with a 504. */
 function withDeadline<T>(promise: Promise<T>, ms: number, socket: Socket): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -136,6 +130,7 @@ function withDeadline<T>(promise: Promise<T>, ms: number, socket: Socket): Promi
 export function createUpgrader(upstream: UpstreamConfig, callbacks: UpgradeCallbacks): Upgrader {
   const deadlineMs = upstream.requestTimeoutMs > 0 ? upstream.requestTimeoutMs : UPSTREAM_CONNECT_TIMEOUT_MS;
   return (req, client, early, path, query) => {
+    // A body on an upgrade request could smuggle a second request onto the connection.
     if (hasRequestBody(req)) {
       callbacks.onError(client, new ProxyError(400, 'BadRequest', 'an upgrade request cannot carry a body'));
       return;
