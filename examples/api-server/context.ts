@@ -1,7 +1,9 @@
 // What every route of the example API server gets: the parsed request, who sent it, its body
 // (already read and hashed) and the server's pod store.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Identity } from './auth.js';
+import type { ExecSession } from './exec-websocket.js';
 import type { PodStore } from './pods.js';
 import type { BodyInfo } from './respond.js';
 
@@ -18,6 +20,16 @@ export interface RequestContext {
   store: PodStore;
   /** `host:port` the server listens on, for discovery documents. */
   serverAddress: string;
+  /** Exec sessions so far, in start order. */
+  execSessions: ExecSession[];
+  /** Set for upgrade requests: `res` writes to this socket until a route takes it over. */
+  upgrade?: UpgradeRequest;
+}
+
+/** The connection of an upgrade request and the bytes that came after its head. */
+export interface UpgradeRequest {
+  socket: Socket;
+  head: Buffer;
 }
 
 /** A route answers and returns true, or returns false to let the next route try. */
