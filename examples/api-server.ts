@@ -6,17 +6,20 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { authenticate, peerOf, type AuthConfig, type AuthKind } from './api-server/auth.js';
-import { parseTarget, type RequestContext, type Route } from './api-server/context.js';
+import { parseTarget, type RequestContext, type Route, type UpgradeRequest } from './api-server/context.js';
 import { discoveryRoute } from './api-server/discovery.js';
+import { execRoute, type ExecSession } from './api-server/exec-websocket.js';
 import { podRoute } from './api-server/pod-routes.js';
 import { PodStore } from './api-server/pods.js';
 import { readBody, sendStatus } from './api-server/respond.js';
 import { testRoute } from './api-server/test-routes.js';
+import { serveUpgrades } from './api-server/upgrades.js';
 import type { Pki } from './pki.js';
 
 export { ANONYMOUS_USER, type AuthKind } from './api-server/auth.js';
 export { expectedBytesSha256, patternChunks } from './api-server/bytes.js';
 export { EXAMPLE_VERSION } from './api-server/discovery.js';
+export { EXEC_PROTOCOLS, type ExecSession } from './api-server/exec-websocket.js';
 export { SEED_PODS, type Pod, type WatchEvent } from './api-server/pods.js';
 
 /** Options of {@link startApiServer}. */
@@ -25,6 +28,8 @@ export interface ApiServerOptions {
   pki: Pki;
   /** Bearer token → user name. */
   tokens?: Record<string, string>;
+  /** Asked for bearer tokens not in `tokens`, e.g. to verify OIDC ID tokens: the user name, or undefined. */
+  authenticateToken?: (token: string) => string | undefined;
   /** User name → password. */
   basicAuth?: Record<string, string>;
   /** Default false: without a valid certificate, token or password the answer is 401. */
@@ -68,6 +73,10 @@ export interface ApiServer {
   deletePod(namespace: string, name: string): void;
   /** How many TLS connections are open now. */
   connections(): number;
+  /** Every pods/exec session so far (WebSocket upgrades that got their 101), in start order. */
+  readonly execSessions: readonly ExecSession[];
+  /** Bearer token → user name, as accepted now: tests add and revoke tokens while running. */
+  readonly tokens: Map<string, string>;
   /** Stops listening and destroys every connection, open watches and hanging requests included. */
   close(): Promise<void>;
 }
@@ -75,13 +84,14 @@ export interface ApiServer {
 /** Bodies up to kube-apiserver's 3 MiB request limit are kept for parsing; larger ones only hashed. */
 const MAX_KEPT_BODY = 3 * 1024 * 1024;
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-const ROUTES: readonly Route[] = [discoveryRoute, podRoute, testRoute];
+const ROUTES: readonly Route[] = [discoveryRoute, podRoute, execRoute, testRoute];
 
 interface Shared {
   auth: AuthConfig;
   store: PodStore;
   requests: SeenRequest[] | undefined;
   serverAddress: string;
+  execSessions: ExecSession[];
 }
 
 function seenRequest(req: IncomingMessage, identity: ReturnType<typeof authenticate>): SeenRequest {
@@ -100,7 +110,7 @@ function seenRequest(req: IncomingMessage, identity: ReturnType<typeof authentic
   };
 }
 
-async function handleRequest(shared: Shared, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handleRequest(shared: Shared, req: IncomingMessage, res: ServerResponse, upgrade?: UpgradeRequest): Promise<void> {
   // kube-apiserver keeps a client's Audit-ID and otherwise makes one up, on every response.
   const auditId = req.headers['audit-id'];
   res.setHeader('Audit-Id', typeof auditId === 'string' && auditId !== '' ? auditId : randomUUID());
@@ -112,7 +122,7 @@ async function handleRequest(shared: Shared, req: IncomingMessage, res: ServerRe
   if (seen) Object.assign(seen, { bodyBytes: body.bytes, bodySha256: body.sha256 });
   if (!identity) return sendStatus(res, 401, 'Unauthorized');
   const { segments, query } = parseTarget(req.url ?? '/');
-  const ctx: RequestContext = { req, res, method: req.method ?? 'GET', segments, query, body, identity, ...shared };
+  const ctx: RequestContext = { req, res, method: req.method ?? 'GET', segments, query, body, identity, ...shared, upgrade };
   if (!ROUTES.some((route) => route(ctx))) sendStatus(res, 404, 'the server could not find the requested resource');
 }
 
@@ -168,18 +178,21 @@ function createTlsServer(pki: Pki): Server {
 function authConfig(opts: ApiServerOptions): AuthConfig {
   return {
     tokens: new Map(Object.entries(opts.tokens ?? {})),
+    ...(opts.authenticateToken === undefined ? {} : { authenticateToken: opts.authenticateToken }),
     basicAuth: new Map(Object.entries(opts.basicAuth ?? {})),
     allowAnonymous: opts.allowAnonymous ?? false,
   };
 }
 
 function serveRequests(server: Server, shared: Shared): void {
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    handleRequest(shared, req, res).catch(() => {
+  const serve = (req: IncomingMessage, res: ServerResponse, upgrade?: UpgradeRequest) => {
+    handleRequest(shared, req, res, upgrade).catch(() => {
       // Only a client that left mid-body gets here; nothing is left to answer.
       if (!res.headersSent && !res.destroyed) sendStatus(res, 500, 'internal error');
     });
-  });
+  };
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => serve(req, res));
+  serveUpgrades(server, serve);
 }
 
 /** Starts an example API server; see {@link ApiServerOptions} for what it accepts. */
@@ -192,7 +205,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const store = new PodStore();
   const requests: SeenRequest[] = [];
   const recorded = opts.record === false ? undefined : requests;
-  serveRequests(server, { auth: authConfig(opts), store, requests: recorded, serverAddress: `${urlHost}:${port}` });
+  const auth = authConfig(opts);
+  const execSessions: ExecSession[] = [];
+  serveRequests(server, { auth, store, requests: recorded, serverAddress: `${urlHost}:${port}`, execSessions });
   let closing: Promise<void> | undefined;
   return {
     url: `https://${urlHost}:${port}`,
@@ -206,6 +221,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (!store.delete(namespace, name)) throw new Error(`pod ${namespace}/${name} does not exist`);
     },
     connections: () => sockets.tls.size,
+    tokens: auth.tokens,
+    execSessions,
     close: () => (closing ??= closeServer(server, sockets)),
   };
 }

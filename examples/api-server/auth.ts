@@ -14,7 +14,9 @@ export interface Identity {
 
 /** Credentials the server accepts. */
 export interface AuthConfig {
-  tokens: ReadonlyMap<string, string>;
+  tokens: Map<string, string>;
+  /** Asked for bearer tokens not in `tokens` (e.g. OIDC ID tokens): the user name, or undefined. */
+  authenticateToken?: (token: string) => string | undefined;
   basicAuth: ReadonlyMap<string, string>;
   allowAnonymous: boolean;
 }
@@ -60,7 +62,7 @@ function fromAuthorization(header: string, config: AuthConfig): Identity | undef
   const scheme = header.slice(0, space).toLowerCase();
   const value = header.slice(space + 1).trim();
   if (scheme === 'bearer') {
-    const user = config.tokens.get(value);
+    const user = config.tokens.get(value) ?? config.authenticateToken?.(value);
     return user === undefined ? undefined : { user, authKind: 'token' };
   }
   if (scheme === 'basic') {

@@ -25,8 +25,9 @@ export function defineFlags<T>(cli: Argv<T>) {
     .option('www-prefix', { alias: 'P', type: 'string', default: defaults.DEFAULT_WWW_PREFIX, describe: 'Prefix to serve static files under, if static file directory is specified.' })
     .option('accept-hosts', { type: 'string', default: defaults.DEFAULT_ACCEPT_HOSTS, describe: 'Regular expressions for hosts that the proxy should accept (matched against the Host header).' })
     .option('accept-paths', { type: 'string', default: defaults.DEFAULT_ACCEPT_PATHS, describe: 'Regular expressions for paths that the proxy should accept.' })
-    .option('reject-paths', { type: 'string', default: defaults.DEFAULT_REJECT_PATHS, describe: 'Regular expressions for paths that the proxy should reject. Paths specified here will be rejected even if accepted by --accept-paths.' })
+    .option('reject-paths', { type: 'string', defaultDescription: defaults.DEFAULT_REJECT_PATHS, describe: 'Regular expressions for paths that the proxy should reject. Paths specified here will be rejected even if accepted by --accept-paths.' })
     .option('reject-methods', { type: 'string', default: defaults.DEFAULT_REJECT_METHODS, describe: "Regular expressions for HTTP methods that the proxy should reject (example --reject-methods='POST,PUT,PATCH')." })
+    .option('allow-exec', { type: 'boolean', default: false, describe: 'Allow exec and attach, which the default --reject-paths rejects (port-forward is allowed either way). Cannot be combined with --reject-paths.' })
     .option('disable-filter', { type: 'boolean', default: false, describe: 'If true, disable request filtering in the proxy. This is dangerous, and can leave you vulnerable to XSRF attacks, when used with an accessible port.' })
     .option('keepalive', { type: 'string', default: '0s', describe: 'TCP keep-alive period for upgraded connections (exec, attach, port-forward). 0 uses the system default.' })
     .option('append-server-path', { type: 'boolean', default: false, describe: 'If true, enables automatic path appending of the kube context server path to each request.' })
@@ -45,6 +46,8 @@ export function defineFlags<T>(cli: Argv<T>) {
     .option('as', { type: 'string', describe: 'Username to impersonate for the operation. User could be a regular user or a service account in a namespace.' })
     .option('as-group', { type: 'string', array: true, describe: 'Group to impersonate for the operation, this flag can be repeated to specify multiple groups.' })
     .option('as-uid', { type: 'string', describe: 'UID to impersonate for the operation.' })
+    .option('exec-plugin-timeout', { type: 'string', default: defaults.DEFAULT_EXEC_PLUGIN_TIMEOUT, describe: 'Kill an exec credential plugin that runs longer than this; the requests waiting for it get a 503.' })
+    .option('verify-credentials', { type: 'boolean', default: false, describe: 'Fetch exec-plugin and OIDC credentials before serving, and exit with their error if that fails (kubectl fetches them on the first request).' })
     .option('request-timeout', { type: 'string', default: '0', describe: 'How long to wait for the API server to start answering (e.g. 1s, 2m). 0 means no limit.' })
     .option('v', { type: 'string', default: '0', describe: 'Log level: 6 logs one line per request.' });
 }

@@ -35,8 +35,14 @@ async function main(): Promise<void> {
   if (problems.length > 0) die(problems.join('; '));
 
   const logger = createLogger(options.verbosity);
-  const config = await completeConfig(options, process.env, (message) => logger.error(message));
+  const config = await completeConfig(options, process.env, {
+    onWarning: (message) => logger.error(message),
+    stdinIsTerminal: process.stdin.isTTY === true,
+    stderr: process.stderr,
+  });
   for (const warning of config.warnings) logger.warn(warning);
+  // Plugins and OIDC are otherwise asked on the first request, as kubectl does.
+  if (options.verifyCredentials) await config.upstream.credentials.current();
   const proxy = await startProxy(config, logger);
   process.stdout.write(`Starting to serve on ${proxy.address}\n`);
   logger.info({ identity: config.identity }, 'acting as');

@@ -4,7 +4,7 @@
 import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
-import { hasIdentity, selectCredentials } from '../credentials/select-credentials.js';
+import { hasIdentity, selectCredentials, type CredentialRuntime } from '../credentials/select-credentials.js';
 import { NO_CREDENTIALS } from '../credentials/credentials.js';
 import { describeIdentity } from '../credentials/identity.js';
 import { impersonationHeaders } from '../credentials/impersonation.js';
@@ -13,15 +13,16 @@ import { loadUpstreamTls } from '../credentials/tls-material.js';
 import { ConfigError } from '../errors.js';
 import { SERVICE_ACCOUNT_DIR } from '../kubeconfig/in-cluster.js';
 import { resolveKubeconfig } from '../kubeconfig/index.js';
-import type { ResolvedKubeconfig } from '../kubeconfig/types.js';
+import type { ResolvedCluster, ResolvedKubeconfig } from '../kubeconfig/types.js';
 import { compileRuleList } from '../stages/rules.js';
+import { chooseProxy, describeProxy, PROXY_SCHEMES, type ProxyEnvironment } from '../upstream/proxy/choose-proxy.js';
 import type { ProxyOptions } from './options.js';
 import type { ListenTarget, ProxyConfig, UpstreamConfig } from './proxy-config.js';
 import { userAgent } from './user-agent.js';
-import { withTrailingSlash } from './validate.js';
+import { effectiveRejectPaths, withTrailingSlash } from './validate.js';
 
 /** The parts of the environment start-up reads, passed in so tests can set them. */
-export interface Environment {
+export interface Environment extends ProxyEnvironment {
   readonly KUBECONFIG?: string | undefined;
   readonly HOME?: string | undefined;
   readonly KUBERNETES_MASTER?: string | undefined;
@@ -71,10 +72,10 @@ function upstreamConfig(
   options: ProxyOptions,
   kubeconfig: ResolvedKubeconfig,
   warnings: string[],
-  onRuntimeWarning: (message: string) => void,
+  runtime: CredentialRuntime,
 ): UpstreamConfig {
   const { cluster, user } = kubeconfig;
-  const removed = removedAuthProviderMessage(user.authProviderName);
+  const removed = removedAuthProviderMessage(user.authProvider?.name);
   if (removed !== undefined) throw new ConfigError(removed);
   if (user.unsupported.length > 0) {
     throw new ConfigError(
@@ -93,7 +94,7 @@ function upstreamConfig(
     server,
     pathPrefix: options.appendServerPath ? serverPath : '',
     ...(https ? { tls: loadUpstreamTls(cluster, user, server) } : {}),
-    credentials: https ? selectCredentials(user, onRuntimeWarning) : NO_CREDENTIALS,
+    credentials: https ? selectCredentials(user, cluster, runtime) : NO_CREDENTIALS,
     // Impersonation is part of client-go's user identification, applied only to https servers too.
     impersonation: https ? impersonationHeaders(user.impersonate) : [],
     overrideClientAuth: options.overrideClientAuth,
@@ -103,25 +104,36 @@ function upstreamConfig(
   };
 }
 
+/** Adds the proxy for the server (see chooseProxy); one from the environment must be one Go can dial. */
+function withProxy(upstream: UpstreamConfig, cluster: ResolvedCluster, env: ProxyEnvironment): UpstreamConfig {
+  const proxy = chooseProxy(upstream.server, cluster.proxyUrl, env);
+  if (proxy === undefined) return upstream;
+  // proxy-url's scheme was checked with the kubeconfig; the value itself may hold a password.
+  if (!PROXY_SCHEMES.includes(proxy.protocol)) {
+    const variable = upstream.server.protocol === 'https:' ? 'HTTPS_PROXY' : 'HTTP_PROXY';
+    throw new ConfigError(`unsupported proxy scheme ${JSON.stringify(proxy.protocol.slice(0, -1))} in ${variable}, must be http, https, or socks5`);
+  }
+  return { ...upstream, proxy };
+}
+
 function filterRules(options: ProxyOptions): ProxyConfig['filter'] {
   if (options.disableFilter) return undefined;
   return {
     acceptHosts: compileRuleList('--accept-hosts', options.acceptHosts),
     acceptPaths: compileRuleList('--accept-paths', options.acceptPaths),
-    rejectPaths: compileRuleList('--reject-paths', options.rejectPaths),
+    rejectPaths: compileRuleList('--reject-paths', effectiveRejectPaths(options)),
     rejectMethods: compileRuleList('--reject-methods', options.rejectMethods),
   };
 }
 
+/** What the running process offers credential sources, besides the options. */
+export type Runtime = Omit<CredentialRuntime, 'execPluginTimeoutMs'>;
+
 /**
  * Reads everything start-up needs. Throws ConfigError with a one-line message on bad input.
- * `onRuntimeWarning` receives problems found later, such as a token file that can't be re-read.
+ * `runtime.onWarning` receives problems found later, such as a token file that can't be re-read.
  */
-export async function completeConfig(
-  options: ProxyOptions,
-  env: Environment,
-  onRuntimeWarning: (message: string) => void,
-): Promise<ProxyConfig> {
+export async function completeConfig(options: ProxyOptions, env: Environment, runtime: Runtime): Promise<ProxyConfig> {
   const kubeconfig = await resolveKubeconfig(
     {
       ...(options.kubeconfig === undefined ? {} : { explicitPath: resolve(options.kubeconfig) }),
@@ -151,7 +163,7 @@ export async function completeConfig(
     },
   );
   const warnings = [...kubeconfig.warnings];
-  const upstream = upstreamConfig(options, kubeconfig, warnings, onRuntimeWarning);
+  const upstream = withProxy(upstreamConfig(options, kubeconfig, warnings, { ...runtime, execPluginTimeoutMs: options.execPluginTimeoutMs }), kubeconfig.cluster, env);
   const identity = describeIdentity(upstream.tls?.cert, upstream.credentials, upstream.impersonation.length > 0 ? kubeconfig.user.impersonate : undefined);
   warnings.push(...identity.warnings);
   if (options.disableFilter && options.unixSocket === undefined) {
@@ -168,7 +180,7 @@ export async function completeConfig(
     filter: filterRules(options),
     upstream,
     verbosity: options.verbosity,
-    identity: `${identity.summary} against ${upstream.server.origin}`,
+    identity: `${identity.summary} against ${upstream.server.origin}${upstream.proxy === undefined ? '' : ` through proxy ${describeProxy(upstream.proxy)}`}`,
     warnings,
   });
 }

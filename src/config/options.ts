@@ -11,9 +11,12 @@ export interface ProxyOptions {
   readonly wwwPrefix: string;
   readonly acceptHosts: string;
   readonly acceptPaths: string;
-  readonly rejectPaths: string;
+  /** Undefined when not given: kubectl's default rules, or none with `allowExec`. */
+  readonly rejectPaths?: string;
   readonly rejectMethods: string;
   readonly disableFilter: boolean;
+  /** Drop kubectl's default exec and attach rules from --reject-paths. */
+  readonly allowExec: boolean;
   /** Milliseconds; 0 = the OS default. Applies to upgraded connections (kubectl's meaning). */
   readonly keepaliveMs: number;
   readonly appendServerPath: boolean;
@@ -21,6 +24,10 @@ export interface ProxyOptions {
   readonly overrideClientAuth: boolean;
   /** Milliseconds until response headers; 0 = no limit. */
   readonly requestTimeoutMs: number;
+  /** Milliseconds an exec credential plugin may run. */
+  readonly execPluginTimeoutMs: number;
+  /** Fetch lazily-fetched credentials (exec, OIDC) at start and fail fast. */
+  readonly verifyCredentials: boolean;
   readonly verbosity: number;
 
   readonly kubeconfig?: string;

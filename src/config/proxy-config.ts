@@ -25,6 +25,12 @@ export interface UpstreamConfig {
   /** Path of the server URL without its trailing slash, prepended with --append-server-path; else ''. */
   readonly pathPrefix: string;
   readonly tls?: UpstreamTls;
+  /**
+   * The forward proxy every connection to the server goes through, upgrades included: the
+   * cluster's `proxy-url`, else HTTPS_PROXY / HTTP_PROXY unless NO_PROXY excludes the server.
+   * Its userinfo is a secret: show it with describeProxy() only.
+   */
+  readonly proxy?: URL;
   readonly credentials: Credentials;
   /** Impersonate-* headers as `[name, value, …]`, computed once. */
   readonly impersonation: readonly string[];

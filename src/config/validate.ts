@@ -1,7 +1,7 @@
 // Pure validation of the parsed flags: returns every problem at once, in flag language.
 
 import { compileRuleList } from '../stages/rules.js';
-import { DEFAULT_PORT } from './defaults.js';
+import { DEFAULT_PORT, DEFAULT_REJECT_PATHS } from './defaults.js';
 import type { ProxyOptions } from './options.js';
 
 /** kubectl appends the trailing slash to both prefixes (pkg/cmd/proxy/proxy.go). */
@@ -9,12 +9,20 @@ export function withTrailingSlash(prefix: string): string {
   return prefix.endsWith('/') ? prefix : prefix + '/';
 }
 
+/**
+ * The --reject-paths list in force: the user's, else kubectl's default (exec and attach), which
+ * --allow-exec empties. The default holds nothing else, so no other protection is dropped.
+ */
+export function effectiveRejectPaths(options: ProxyOptions): string {
+  return options.rejectPaths ?? (options.allowExec ? '' : DEFAULT_REJECT_PATHS);
+}
+
 function regexProblems(options: ProxyOptions): string[] {
   if (options.disableFilter) return [];
   const lists: [string, string][] = [
     ['--accept-hosts', options.acceptHosts],
     ['--accept-paths', options.acceptPaths],
-    ['--reject-paths', options.rejectPaths],
+    ['--reject-paths', effectiveRejectPaths(options)],
     ['--reject-methods', options.rejectMethods],
   ];
   const problems: string[] = [];
@@ -44,7 +52,12 @@ export function validateOptions(options: ProxyOptions): string[] {
   if (options.www !== undefined && withTrailingSlash(options.wwwPrefix) === withTrailingSlash(options.apiPrefix)) {
     problems.push(`--www-prefix and --api-prefix cannot be the same (${withTrailingSlash(options.apiPrefix)})`);
   }
+  // Which of the user's own rules would --allow-exec drop? Asking them to choose is clearer.
+  if (options.allowExec && options.rejectPaths !== undefined) {
+    problems.push('--allow-exec and --reject-paths cannot be used together: --allow-exec only drops the default exec and attach rules; leave them out of your --reject-paths instead');
+  }
   if (options.keepaliveMs < 0) problems.push('--keepalive: must not be negative');
   if (options.requestTimeoutMs < 0) problems.push('--request-timeout: must not be negative');
+  if (options.execPluginTimeoutMs <= 0) problems.push('--exec-plugin-timeout: must be positive');
   return [...problems, ...regexProblems(options)];
 }

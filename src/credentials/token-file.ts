@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import type { Credentials } from './credentials.js';
+import type { AuthMaterial, Credentials } from './credentials.js';
 
 function readToken(path: string): string {
   const token = readFileSync(path, 'utf8').trim();
@@ -17,25 +17,26 @@ function readToken(path: string): string {
  * value is older than `ttlMs`. Reads are synchronous and tiny; they happen at most once per `ttlMs`.
  */
 export function tokenFile(path: string, ttlMs: number, onRotateError: (message: string) => void): Credentials {
-  let header: string;
+  let material: AuthMaterial;
   try {
-    header = `Bearer ${readToken(path)}`;
+    material = { authorization: `Bearer ${readToken(path)}` };
   } catch (err) {
     throw new ConfigError(`tokenFile: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   let readAt = Date.now();
   return {
     description: `token file ${path}`,
-    authorization() {
+    current() {
       const now = Date.now();
-      if (now - readAt < ttlMs) return header;
+      if (now - readAt < ttlMs) return material;
       readAt = now;
       try {
-        header = `Bearer ${readToken(path)}`;
+        const authorization = `Bearer ${readToken(path)}`;
+        if (authorization !== material.authorization) material = { authorization };
       } catch (err) {
         onRotateError(`Unable to rotate token: ${err instanceof Error ? err.message : String(err)}`);
       }
-      return header;
+      return material;
     },
   };
 }

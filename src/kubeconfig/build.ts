@@ -1,9 +1,9 @@
 // Turns the effective cluster and user into the resolved result: `*-data` beats the file, and
 // features this version cannot honour are listed rather than silently dropped.
 
-import type { RawCluster, RawUser } from './raw-types.js';
+import type { RawAuthProvider, RawCluster, RawExec, RawUser } from './raw-types.js';
 import { restHost } from './server-url.js';
-import type { Impersonation, PemSource, ResolvedCluster, ResolvedUser } from './types.js';
+import type { AuthProviderConfig, ExecConfig, Impersonation, PemSource, ResolvedCluster, ResolvedUser } from './types.js';
 
 /** Inline data wins over a file (transport/transport.go `dataFromSliceOrFile`). */
 function pemSource(file: string | undefined, data: Buffer | undefined): PemSource | undefined {
@@ -21,11 +21,16 @@ export function buildCluster(name: string, cluster: RawCluster): ResolvedCluster
     certificateAuthority: pemSource(cluster.certificateAuthority, cluster.certificateAuthorityData),
     proxyUrl: cluster.proxyUrl,
     disableCompression: cluster.disableCompression === true,
+    ...(cluster.execExtension === undefined ? {} : { execExtension: cluster.execExtension }),
   };
 }
 
-/** The resolved user, with what it asks for that this version cannot do in `unsupported`. */
-export function buildUser(name: string, user: RawUser, cluster: RawCluster): ResolvedUser {
+/**
+ * The resolved user, with what it asks for that this version cannot do in `unsupported`.
+ * `file` is the kubeconfig file that defined the entry, if one did. The exec entry must already
+ * be validated (validate.ts).
+ */
+export function buildUser(name: string, user: RawUser, file: string | undefined): ResolvedUser {
   return {
     name,
     clientCertificate: pemSource(user.clientCertificate, user.clientCertificateData),
@@ -35,8 +40,11 @@ export function buildUser(name: string, user: RawUser, cluster: RawCluster): Res
     username: user.username,
     password: user.password,
     ...(user.impersonate === undefined ? {} : { impersonate: impersonation(user.impersonate, user) }),
-    ...(user.authProvider?.name === undefined ? {} : { authProviderName: user.authProvider.name }),
-    unsupported: unsupportedFeatures(user, cluster),
+    ...(user.authProvider === undefined ? {} : { authProvider: authProvider(name, user.authProvider, file) }),
+    // exec.go `UpdateTransportConfig` never runs the plugin when a token, token file, username
+    // (basic auth) or certificate and key are configured (e.g. with `--token`).
+    ...(user.exec === undefined || hasStaticCredentials(user) ? {} : { exec: execConfig(user.exec) }),
+    unsupported: unsupportedFeatures(user),
   };
 }
 
@@ -49,16 +57,30 @@ function impersonation(asUser: string, user: RawUser): Impersonation {
   };
 }
 
-function unsupportedFeatures(user: RawUser, cluster: RawCluster): string[] {
+function authProvider(userName: string, raw: RawAuthProvider, file: string | undefined): AuthProviderConfig {
+  return { name: raw.name ?? '', config: raw.config ?? {}, userName, ...(file === undefined ? {} : { file }) };
+}
+
+/** client-go defaults `interactiveMode` to IfAvailable for v1beta1 (conversion); v1 must say it. */
+function execConfig(raw: RawExec): ExecConfig {
+  return {
+    command: raw.command ?? '',
+    args: raw.args ?? [],
+    env: (raw.env ?? []).map((entry) => ({ name: entry.name ?? '', value: entry.value ?? '' })),
+    apiVersion: raw.apiVersion as ExecConfig['apiVersion'],
+    ...(raw.installHint === undefined ? {} : { installHint: raw.installHint }),
+    provideClusterInfo: raw.provideClusterInfo === true,
+    interactiveMode: (raw.interactiveMode ?? 'IfAvailable') as ExecConfig['interactiveMode'],
+  };
+}
+
+function unsupportedFeatures(user: RawUser): string[] {
   const found: string[] = [];
-  // plugin/pkg/client/auth/exec/exec.go `UpdateTransportConfig` never runs the plugin when a
-  // token, token file, username (basic auth) or certificate and key are configured (e.g. `--token`).
-  if (user.exec && !hasStaticCredentials(user)) found.push('exec plugin (users[].user.exec)');
-  if (user.authProvider) {
+  // oidc is supported; gcp and azure fail at start with client-go's removal message; others are unknown.
+  if (user.authProvider && user.authProvider.name !== 'oidc') {
     const provider = user.authProvider.name === undefined ? '' : ` ${JSON.stringify(user.authProvider.name)}`;
     found.push(`auth-provider${provider} (users[].user.auth-provider)`);
   }
-  if (cluster.proxyUrl !== undefined) found.push('proxy-url (clusters[].cluster.proxy-url)');
   return found;
 }
 

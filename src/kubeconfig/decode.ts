@@ -13,7 +13,7 @@ import {
   optTrue,
   type YamlObject,
 } from './fields.js';
-import type { DecodedConfig, RawCluster, RawContext, RawUser } from './raw-types.js';
+import type { DecodedConfig, RawAuthProvider, RawCluster, RawContext, RawExec, RawUser } from './raw-types.js';
 
 /**
  * Decodes one kubeconfig document. Empty text is an empty config; unknown fields are ignored.
@@ -96,11 +96,50 @@ function decodeCluster(obj: YamlObject | undefined, path: string): RawCluster {
     certificateAuthorityData: optBase64(obj, 'certificate-authority-data', path),
     proxyUrl: optString(obj, 'proxy-url', path),
     disableCompression: optTrue(obj, 'disable-compression', path),
+    execExtension: execExtension(obj, path),
+  };
+}
+
+/** The name client-go looks for among a cluster's `extensions` to hand to exec plugins. */
+export const EXEC_EXTENSION_NAME = 'client.authentication.k8s.io/exec';
+
+function execExtension(obj: YamlObject | undefined, path: string): unknown {
+  for (const [index, item] of optList(obj, 'extensions', path).entries()) {
+    const named = asObject(item, `${path}extensions[${index}]`);
+    if (optString(named, 'name', `${path}extensions[${index}].`) === EXEC_EXTENSION_NAME) return named?.extension ?? undefined;
+  }
+  return undefined;
+}
+
+function decodeExec(obj: YamlObject | undefined, path: string): RawExec | undefined {
+  if (obj === undefined) return undefined;
+  const env = optList(obj, 'env', path).map((item, index) => {
+    const entry = asObject(item, `${path}env[${index}]`);
+    return { name: optString(entry, 'name', `${path}env[${index}].`), value: optString(entry, 'value', `${path}env[${index}].`) };
+  });
+  return {
+    command: optString(obj, 'command', path),
+    args: optStringList(obj, 'args', path),
+    env: env.length === 0 ? undefined : env,
+    apiVersion: optString(obj, 'apiVersion', path),
+    installHint: optString(obj, 'installHint', path),
+    provideClusterInfo: optTrue(obj, 'provideClusterInfo', path),
+    interactiveMode: optString(obj, 'interactiveMode', path),
+  };
+}
+
+function decodeAuthProvider(obj: YamlObject | undefined, path: string): RawAuthProvider | undefined {
+  if (obj === undefined) return undefined;
+  const config = asObject(obj.config, `${path}config`);
+  // fromEntries defines own properties, so a key such as "__proto__" stays an ordinary key.
+  const entries = Object.keys(config ?? {}).map((key) => [key, optString(config, key, `${path}config.`) ?? '']);
+  return {
+    name: optString(obj, 'name', path),
+    ...(entries.length === 0 ? {} : { config: Object.fromEntries(entries) as Record<string, string> }),
   };
 }
 
 function decodeUser(obj: YamlObject | undefined, path: string): RawUser {
-  const authProvider = asObject(obj?.['auth-provider'], `${path}auth-provider`);
   return {
     clientCertificate: optString(obj, 'client-certificate', path),
     clientCertificateData: optBase64(obj, 'client-certificate-data', path),
@@ -114,8 +153,8 @@ function decodeUser(obj: YamlObject | undefined, path: string): RawUser {
     impersonateUserExtra: optStringListMap(obj, 'as-user-extra', path),
     username: optString(obj, 'username', path),
     password: optString(obj, 'password', path),
-    authProvider: authProvider && { name: optString(authProvider, 'name', `${path}auth-provider.`) },
-    exec: asObject(obj?.exec, `${path}exec`),
+    authProvider: decodeAuthProvider(asObject(obj?.['auth-provider'], `${path}auth-provider`), `${path}auth-provider.`),
+    exec: decodeExec(asObject(obj?.exec, `${path}exec`), `${path}exec.`),
   };
 }
 

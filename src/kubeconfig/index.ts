@@ -17,7 +17,7 @@ export type * from './types.js';
  * Reads the kubeconfig files chosen by `rules`, merges them, picks the context, cluster and user,
  * applies the flag `overrides` and validates the result.
  *
- * Features this version cannot honour (exec plugins, auth providers, impersonation, proxy-url) are
+ * Auth providers this version cannot honour (any but oidc) are
  * listed in `user.unsupported`, for the caller to refuse.
  * @throws ConfigError with a one-line message naming the file, flag or entry at fault (never a secret).
  */
@@ -46,7 +46,7 @@ export async function resolveKubeconfig(
   return {
     contextName: selection.contextName,
     cluster: buildCluster(selection.clusterName, cluster),
-    user: buildUser(selection.userName, user, cluster),
+    user: buildUser(selection.userName, user, selection.user?.file),
     files: loaded.files.map((file) => file.path),
     warnings: [
       ...loaded.warnings,

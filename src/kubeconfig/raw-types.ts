@@ -12,6 +12,25 @@ export interface RawCluster {
   readonly certificateAuthorityData?: Buffer;
   readonly proxyUrl?: string;
   readonly disableCompression?: true;
+  /** The `client.authentication.k8s.io/exec` entry of `extensions`, handed to exec plugins. */
+  readonly execExtension?: unknown;
+}
+
+/** `users[].user.exec` (client-go `ExecConfig`). */
+export interface RawExec {
+  readonly command?: string;
+  readonly args?: readonly string[];
+  readonly env?: readonly { readonly name?: string; readonly value?: string }[];
+  readonly apiVersion?: string;
+  readonly installHint?: string;
+  readonly provideClusterInfo?: true;
+  readonly interactiveMode?: string;
+}
+
+/** `users[].user.auth-provider` (client-go `AuthProviderConfig`). */
+export interface RawAuthProvider {
+  readonly name?: string;
+  readonly config?: Readonly<Record<string, string>>;
 }
 
 /** A `users[].user` entry (client-go calls it AuthInfo). */
@@ -28,10 +47,8 @@ export interface RawUser {
   readonly impersonateUserExtra?: Readonly<Record<string, readonly string[]>>;
   readonly username?: string;
   readonly password?: string;
-  /** Kept opaque: only its presence and `name` matter to this version. */
-  readonly authProvider?: { readonly name?: string };
-  /** Kept opaque: only its presence matters to this version. */
-  readonly exec?: Readonly<Record<string, unknown>>;
+  readonly authProvider?: RawAuthProvider;
+  readonly exec?: RawExec;
 }
 
 /** A `contexts[].context` entry. */

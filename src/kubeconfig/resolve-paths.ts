@@ -22,8 +22,8 @@ export function resolveClusterPaths(located: Located<RawCluster>): RawCluster {
 }
 
 /**
- * `client-certificate`, `client-key` and `tokenFile`, resolved against the directory of the
- * defining file. (`exec.command` is resolved by client-go too, but exec is not supported here.)
+ * `client-certificate`, `client-key`, `tokenFile`, and `exec.command` when it holds a path
+ * separator (a bare name is looked up on PATH), resolved against the directory of the defining file.
  */
 export function resolveUserPaths(located: Located<RawUser>): RawUser {
   const base = originDir(located.file);
@@ -33,6 +33,7 @@ export function resolveUserPaths(located: Located<RawUser>): RawUser {
     clientCertificate: resolveAgainst(base, user.clientCertificate),
     clientKey: resolveAgainst(base, user.clientKey),
     tokenFile: resolveAgainst(base, user.tokenFile),
+    ...(user.exec?.command?.includes(path.sep) === true ? { exec: { ...user.exec, command: path.resolve(base, user.exec.command) } } : {}),
   };
 }
 

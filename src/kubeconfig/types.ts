@@ -48,6 +48,30 @@ export interface ResolvedCluster {
   readonly certificateAuthority?: PemSource;
   readonly proxyUrl?: string;
   readonly disableCompression: boolean;
+  /** The cluster's `client.authentication.k8s.io/exec` extension, for exec plugins' `spec.cluster.config`. */
+  readonly execExtension?: unknown;
+}
+
+/** The exec plugin of a user entry, validated, defaults applied (client-go `ExecConfig`). */
+export interface ExecConfig {
+  /** Absolute when the kubeconfig gave a path with a separator; else a name looked up on PATH. */
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env: readonly { readonly name: string; readonly value: string }[];
+  readonly apiVersion: 'client.authentication.k8s.io/v1' | 'client.authentication.k8s.io/v1beta1';
+  readonly installHint?: string;
+  readonly provideClusterInfo: boolean;
+  readonly interactiveMode: 'Never' | 'IfAvailable' | 'Always';
+}
+
+/** An `auth-provider` entry and the file it came from (OIDC writes refreshed tokens back there). */
+export interface AuthProviderConfig {
+  readonly name: string;
+  readonly config: Readonly<Record<string, string>>;
+  /** The kubeconfig file that defined the user entry; undefined when it came from flags only. */
+  readonly file?: string;
+  /** The user entry's name in that file. */
+  readonly userName: string;
 }
 
 export interface ResolvedUser {
@@ -59,11 +83,13 @@ export interface ResolvedUser {
   readonly tokenFile?: string;
   readonly username?: string;
   readonly password?: string;
-  /** The `auth-provider` name, if the entry has one (`oidc`, or the removed `gcp` / `azure`). */
-  readonly authProviderName?: string;
+  /** The `auth-provider` entry, if any (`oidc`, or the removed `gcp` / `azure`). */
+  readonly authProvider?: AuthProviderConfig;
+  /** The exec plugin, when the entry has one and no static credential that would win over it. */
+  readonly exec?: ExecConfig;
   /** `as`, `as-uid`, `as-groups`, `as-user-extra`, flags applied: who the requests act as. */
   readonly impersonate?: Impersonation;
-  /** Present when the entry uses a feature this version cannot honour yet (exec, auth-provider, proxy-url). */
+  /** Present when the entry uses a feature this version cannot honour yet (exec, auth-provider). */
   readonly unsupported: readonly string[];
 }
 

@@ -4,7 +4,7 @@
 import { access, constants } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
 import { describeFsError } from './fs-errors.js';
-import type { RawCluster, RawUser } from './raw-types.js';
+import type { RawCluster, RawExec, RawUser } from './raw-types.js';
 import { quote } from './select.js';
 import { serverUrlProblem, type ServerSource } from './server-url.js';
 
@@ -63,9 +63,7 @@ function proxyUrlProblem(proxyUrl: string | undefined, clusterName: string): str
 /** Problems with the effective user, in client-go's order. */
 export async function validateUser(name: string, user: RawUser): Promise<string[]> {
   const problems = await clientCertProblems(name, user);
-  if (user.exec && user.authProvider) {
-    problems.push(`authProvider cannot be provided in combination with an exec plugin for ${name}`);
-  }
+  if (user.exec) problems.push(...execProblems(name, user.exec, user.authProvider !== undefined));
   const methods = [
     ...(user.token !== undefined ? ['token'] : []),
     ...(user.username !== undefined || user.password !== undefined ? ['basicAuth'] : []),
@@ -77,6 +75,26 @@ export async function validateUser(name: string, user: RawUser): Promise<string[
   if (impersonatesExtras !== undefined && user.impersonate === undefined) {
     problems.push(`requesting uid, groups or user-extra for ${name} without impersonating a user`);
   }
+  return problems;
+}
+
+const EXEC_API_VERSIONS = ['client.authentication.k8s.io/v1', 'client.authentication.k8s.io/v1beta1'];
+const INTERACTIVE_MODES = ['Never', 'IfAvailable', 'Always'];
+
+// validation.go `validateAuthInfo` for exec, then exec.go's apiVersion check (v1alpha1 is gone).
+function execProblems(name: string, exec: RawExec, hasAuthProvider: boolean): string[] {
+  const problems: string[] = [];
+  if (hasAuthProvider) problems.push(`authProvider cannot be provided in combination with an exec plugin for ${name}`);
+  if (exec.command === undefined) problems.push(`command must be specified for ${name} to use exec authentication plugin`);
+  if (exec.apiVersion === undefined) problems.push(`apiVersion must be specified for ${name} to use exec authentication plugin`);
+  else if (!EXEC_API_VERSIONS.includes(exec.apiVersion)) problems.push(`exec plugin: invalid apiVersion ${quote(exec.apiVersion)}`);
+  if (exec.env?.some((entry) => entry.name === undefined)) {
+    problems.push(`env variable name must be specified for ${name} to use exec authentication plugin`);
+  }
+  // v1beta1 defaults the mode to IfAvailable (conversion.go); v1 requires it.
+  const mode = exec.interactiveMode ?? (exec.apiVersion === 'client.authentication.k8s.io/v1beta1' ? 'IfAvailable' : undefined);
+  if (mode === undefined) problems.push(`interactiveMode must be specified for ${name} to use exec authentication plugin`);
+  else if (!INTERACTIVE_MODES.includes(mode)) problems.push(`invalid interactiveMode for ${name}: ${quote(mode)}`);
   return problems;
 }
 

@@ -8,7 +8,7 @@ import { SHUTDOWN_GRACE_MS } from '../config/defaults.js';
 import type { Logger } from '../observe/logger.js';
 import { statusAnswer } from '../stages/answers.js';
 import { encodePath } from '../stages/request-target.js';
-import { createUpstreamPool } from '../upstream/dispatcher.js';
+import { UpstreamPools } from '../upstream/dispatcher.js';
 import { createForwarder } from '../upstream/forward.js';
 import { createUpgrader } from '../upstream/upgrade.js';
 import { listen } from './listen.js';
@@ -27,9 +27,9 @@ export interface RunningProxy {
 
 export async function startProxy(config: ProxyConfig, logger: Logger): Promise<RunningProxy> {
   const stages = buildStages(config);
-  const pool = createUpstreamPool(config.upstream);
+  const pools = new UpstreamPools(config.upstream);
   const tracker = new ConnectionTracker();
-  const forwarder = createForwarder(pool, config.upstream, {
+  const forwarder = createForwarder(pools, config.upstream, {
     fail(res, error) {
       logger.error({ error: error.message, status: error.statusCode }, 'Error while proxying request');
       writeProxyError(res, error);
@@ -69,7 +69,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
     async close(graceMs = SHUTDOWN_GRACE_MS) {
       await shutdown(server, tracker, graceMs);
       // Whatever is still running upstream was cut above; don't wait for it.
-      await pool.destroy().catch(() => undefined);
+      await pools.destroy();
       if (config.listen.kind === 'unix') {
         try {
           unlinkSync(config.listen.path);

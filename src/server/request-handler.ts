@@ -43,6 +43,8 @@ export function writeAnswer(res: ServerResponse, answer: Answer): void {
 
 /** Answers a request that could not be forwarded with a Kubernetes Status body. */
 export function writeProxyError(res: ServerResponse, error: ProxyError): void {
+  // The client may have left while credentials were fetched.
+  if (res.destroyed || res.headersSent) return;
   writeAnswer(res, statusAnswer(error.statusCode, error.reason, error.message));
 }
 

@@ -1,117 +1,51 @@
-// Forwards one plain (non-upgrade) request to the API server and relays the response, streaming
-// both ways with backpressure. Built on undici's dispatch() handler API (see the pre-study).
+// Forwards one plain (non-upgrade) request to the API server: credentials first (at hand, or
+// awaited while a plugin runs), then dispatch on the pool for the credential's TLS identity.
+// Requests that can be replayed are sent once more after a 401 with refreshed credentials.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { UpstreamConfig } from '../config/proxy-config.js';
-import { ProxyError } from '../errors.js';
-import { buildUpstreamHeaders, clientAddress, hasRequestBody, stripResponseHopHeaders, type InjectedHeaders } from './headers.js';
-import { toProxyError } from './upstream-errors.js';
+import { NOTHING, type AuthMaterial } from '../credentials/credentials.js';
+import { credentialFailure } from './credential-failure.js';
+import type { UpstreamPools } from './dispatcher.js';
+import { buildUpstreamHeaders, clientAddress, hasRequestBody, sendsOwnAuthorization, type InjectedHeaders } from './headers.js';
+import { ResponseRelay, type ForwardEvents } from './response-relay.js';
 
-type Controller = Dispatcher.DispatchController;
-
-/** What the forwarder reports back to the server that owns the client connections. */
-export interface ForwardEvents {
-  /** A request could not be answered by the API server. */
-  fail(res: ServerResponse, error: ProxyError): void;
-  /** A response without a length started: a watch or a follow, which shutdown must end itself. */
-  stream(res: ServerResponse): void;
-}
-
-const CLIENT_GONE = new Error('client closed the connection');
+export type { ForwardEvents } from './response-relay.js';
 
 /**
- * Bytes a response may hold for a slow client before the upstream is paused. Pausing on every
- * full 16 KiB buffer stops and restarts the upstream read for each chunk (an epoll_ctl pair
- * each time): on 20 MB lists this allowance, with corked writes, took throughput from about 0.5×
- * to about 0.8× kubectl proxy's. Memory stays bounded by this per response.
+ * Bodies up to this size are buffered when the credentials can be refreshed, so that a request
+ * refused with 401 can be sent again. Larger or chunked bodies stream through and are not replayed.
  */
-const MAX_BUFFERED_BYTES = 256 * 1024;
-
-/**
- * Relays one upstream response into `res`. Aborts the upstream request as soon as the client is
- * gone, including when the request was still queued: otherwise a paused handler whose response
- * was destroyed pins a pooled connection forever (the pre-study's pool trap).
- */
-class ResponseRelay implements Dispatcher.DispatchHandler {
-  private controller: Controller | undefined;
-  /** The upstream response ended or failed: nothing left to abort. */
-  private done = false;
-  private readonly resume = () => this.controller?.resume();
-  /**
-   * From the second chunk on, the writes of one event-loop turn go out as one writev: fewer,
-   * larger socket writes. A one-chunk response (most API answers) skips it, and its cost.
-   */
-  private corked = false;
-  private chunks = 0;
-  private readonly uncork = () => {
-    if (!this.corked) return;
-    this.corked = false;
-    this.res.uncork();
-  };
-
-  constructor(
-    private readonly res: ServerResponse,
-    private readonly server: URL,
-    private readonly events: ForwardEvents,
-  ) {
-    // 'close' also follows a response we ended early (a stream at shutdown): abort in both cases.
-    res.once('close', () => {
-      if (!this.done) this.controller?.abort(CLIENT_GONE);
-    });
-  }
-
-  onRequestStart(controller: Controller): void {
-    this.controller = controller;
-    if (this.res.destroyed) controller.abort(CLIENT_GONE);
-  }
-
-  onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
-    if (this.res.destroyed) return controller.abort(CLIENT_GONE);
-    if (statusCode < 200) return; // 1xx informational: the final response follows.
-    stripResponseHopHeaders(headers);
-    this.res.writeHead(statusCode, statusMessage, headers);
-    // A watch or a followed log has no length: send the headers now, not with the first event.
-    if (headers['content-length'] === undefined) {
-      this.res.flushHeaders();
-      this.events.stream(this.res);
-    }
-  }
-
-  onResponseData(controller: Controller, chunk: Buffer): void {
-    if (this.res.writableEnded) return controller.abort(CLIENT_GONE);
-    if (this.chunks++ > 0 && !this.corked) {
-      this.corked = true;
-      this.res.cork();
-      setImmediate(this.uncork);
-    }
-    if (!this.res.write(chunk) && this.res.writableLength >= MAX_BUFFERED_BYTES) {
-      controller.pause();
-      this.res.once('drain', this.resume);
-    }
-  }
-
-  onResponseEnd(): void {
-    this.done = true;
-    this.uncork();
-    this.res.end();
-  }
-
-  onResponseError(_controller: Controller, error: Error): void {
-    this.done = true;
-    if (error === CLIENT_GONE || this.res.writableEnded) return;
-    // Headers already sent: truncate the response as kubectl does (http.ErrAbortHandler).
-    if (this.res.headersSent) this.res.destroy(error);
-    else this.events.fail(this.res, toProxyError(error, this.server));
-  }
-}
+export const REPLAYABLE_BODY_BYTES = 256 * 1024;
 
 export interface Forwarder {
   /** `path` is the encoded path after prefix handling; the query is appended as received. */
   forward(req: IncomingMessage, res: ServerResponse, path: string, query: string): void;
 }
 
-export function createForwarder(pool: Pool, upstream: UpstreamConfig, events: ForwardEvents): Forwarder {
+type Body = IncomingMessage | Buffer | null;
+
+function replayableLength(req: IncomingMessage): number | undefined {
+  if (req.headers['transfer-encoding'] !== undefined) return undefined;
+  const length = Number(req.headers['content-length'] ?? 0);
+  return length <= REPLAYABLE_BODY_BYTES ? length : undefined;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+    req.once('close', () => {
+      if (!req.complete) reject(new Error('client closed the connection'));
+    });
+  });
+}
+
+export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, events: ForwardEvents): Forwarder {
+  const { credentials } = upstream;
   // undici takes SNI per request from the Host header unless told: --tls-server-name must win.
   const servername = upstream.tls?.servername;
   const injectBase = {
@@ -120,18 +54,57 @@ export function createForwarder(pool: Pool, upstream: UpstreamConfig, events: Fo
     overrideClientAuth: upstream.overrideClientAuth,
     impersonation: upstream.impersonation,
   };
+
+  function send(req: IncomingMessage, res: ServerResponse, target: string, body: Body, auth: AuthMaterial, mayReplay: boolean): void {
+    const inject: InjectedHeaders = { ...injectBase, authorization: auth.authorization };
+    const options: Dispatcher.DispatchOptions & { servername?: string } = {
+      ...(servername === undefined ? {} : { servername }),
+      path: target,
+      method: req.method as Dispatcher.HttpMethod,
+      headers: buildUpstreamHeaders(req.rawHeaders, clientAddress(req.socket.remoteAddress), inject),
+      body,
+    };
+    const onUnauthorized =
+      auth === NOTHING || credentials.unauthorized === undefined ? undefined : () => refreshAfter401(req, res, target, body, auth, mayReplay);
+    pools.for(auth.tlsIdentity).dispatch(options, new ResponseRelay(res, upstream.server, events, onUnauthorized));
+  }
+
+  /**
+   * client-go refreshes after a 401 but hands the 401 to the client; we replay the request when
+   * its body allows. Returns the replay, or undefined to pass the 401 on.
+   */
+  function refreshAfter401(req: IncomingMessage, res: ServerResponse, target: string, body: Body, used: AuthMaterial, mayReplay: boolean) {
+    const refreshed = credentials.unauthorized?.(used);
+    if (refreshed === undefined) return undefined;
+    if (!mayReplay) {
+      refreshed.catch(() => undefined); // the next request reports a failure
+      return undefined;
+    }
+    return () => {
+      refreshed.then(
+        (fresh) => send(req, res, target, body, fresh, false),
+        (err: unknown) => events.fail(res, credentialFailure(err)),
+      );
+    };
+  }
+
   return {
     forward(req, res, path, query) {
-      const inject: InjectedHeaders = { ...injectBase, authorization: upstream.credentials.authorization() };
-      const headers = buildUpstreamHeaders(req.rawHeaders, clientAddress(req.socket.remoteAddress), inject);
-      const options: Dispatcher.DispatchOptions & { servername?: string } = {
-        ...(servername === undefined ? {} : { servername }),
-        path: upstream.pathPrefix + path + query,
-        method: req.method as Dispatcher.HttpMethod,
-        headers,
-        body: hasRequestBody(req) ? req : null,
-      };
-      pool.dispatch(options, new ResponseRelay(res, upstream.server, events));
+      const target = upstream.pathPrefix + path + query;
+      // A client's own Authorization is forwarded as is (client-go's wrappers step aside): ours
+      // is neither fetched nor refreshed for it.
+      const auth = sendsOwnAuthorization(req, upstream) ? NOTHING : credentials.current();
+      const hasBody = hasRequestBody(req);
+      const bufferBody = hasBody && auth !== NOTHING && credentials.unauthorized !== undefined && replayableLength(req) !== undefined;
+      // The fast path: static credentials, or a cached plugin result, and nothing to buffer.
+      if (!(auth instanceof Promise) && !bufferBody) {
+        return send(req, res, target, hasBody ? req : null, auth, !hasBody);
+      }
+      const body: Promise<Body> = bufferBody ? readBody(req) : Promise.resolve(hasBody ? req : null);
+      Promise.all([auth, body]).then(
+        ([ready, readyBody]) => send(req, res, target, readyBody, ready, readyBody === null || Buffer.isBuffer(readyBody)),
+        (err: unknown) => events.fail(res, credentialFailure(err)),
+      );
     },
   };
 }

@@ -108,6 +108,11 @@ export function buildUpstreamHeaders(
 
 const NO_EXCEPTIONS: ReadonlySet<string> = new Set();
 
+/** Whether the client's own Authorization goes upstream instead of ours (kubectl's default). */
+export function sendsOwnAuthorization(req: IncomingMessage, upstream: { readonly overrideClientAuth: boolean }): boolean {
+  return !upstream.overrideClientAuth && req.headers.authorization !== undefined;
+}
+
 /** Whether a request carries a body (by its framing headers). */
 export function hasRequestBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];

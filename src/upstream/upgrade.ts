@@ -8,10 +8,13 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import type { UpstreamConfig } from '../config/proxy-config.js';
 import { ProxyError } from '../errors.js';
-import { buildUpstreamHeaders, clientAddress, hasRequestBody } from './headers.js';
+import { buildUpstreamHeaders, clientAddress, hasRequestBody, sendsOwnAuthorization } from './headers.js';
+import { dialThroughProxy } from './proxy/connector.js';
 import { tlsConnectOptions } from './tls-options.js';
 import { toProxyError } from './upstream-errors.js';
 import { UPSTREAM_CONNECT_TIMEOUT_MS } from '../config/defaults.js';
+import { NOTHING, type AuthMaterial, type TlsIdentity } from '../credentials/credentials.js';
+import { credentialFailure } from './credential-failure.js';
 
 /** Connection and Upgrade are hop-by-hop, but an upgrade must carry them to the next hop. */
 const UPGRADE_HEADERS: ReadonlySet<string> = new Set(['connection', 'upgrade']);
@@ -24,14 +27,18 @@ export interface UpgradeCallbacks {
   onError(client: Socket, error: ProxyError): void;
 }
 
-function dial(upstream: UpstreamConfig): Socket {
+async function dial(upstream: UpstreamConfig, identity: TlsIdentity | undefined): Promise<Socket> {
   const { server } = upstream;
   const port = Number(server.port || (server.protocol === 'https:' ? 443 : 80));
   const host = server.hostname.replace(/^\[|\]$/g, '');
+  const tls = server.protocol === 'https:' ? tlsConnectOptions(upstream, identity) : undefined;
+  // Unlike kubectl's upgrade transport (kubernetes/kubernetes#120318), upgrades use the proxy too.
   const socket =
-    server.protocol === 'https:'
-      ? connectTls({ ...tlsConnectOptions(upstream), host, port })
-      : connectTcp({ host, port });
+    upstream.proxy !== undefined
+      ? await dialThroughProxy(server, tls, upstream.proxy, UPSTREAM_CONNECT_TIMEOUT_MS)
+      : tls !== undefined
+        ? connectTls({ ...tls, host, port })
+        : connectTcp({ host, port });
   if (upstream.keepaliveMs > 0) socket.setKeepAlive(true, upstream.keepaliveMs);
   // Errors after the response head is read end in 'close', which closes both sides; this
   // listener only keeps a late reset from becoming an uncaught exception.
@@ -129,12 +136,8 @@ function withDeadline<T>(promise: Promise<T>, ms: number, socket: Socket): Promi
 
 export function createUpgrader(upstream: UpstreamConfig, callbacks: UpgradeCallbacks): Upgrader {
   const deadlineMs = upstream.requestTimeoutMs > 0 ? upstream.requestTimeoutMs : UPSTREAM_CONNECT_TIMEOUT_MS;
-  return (req, client, early, path, query) => {
-    // A body on an upgrade request could smuggle a second request onto the connection.
-    if (hasRequestBody(req)) {
-      callbacks.onError(client, new ProxyError(400, 'BadRequest', 'an upgrade request cannot carry a body'));
-      return;
-    }
+  async function upgradeWith(auth: AuthMaterial, req: IncomingMessage, client: Socket, early: Buffer, target: string): Promise<void> {
+    if (client.destroyed) return;
     const headers = buildUpstreamHeaders(
       req.rawHeaders,
       clientAddress(req.socket.remoteAddress),
@@ -142,18 +145,24 @@ export function createUpgrader(upstream: UpstreamConfig, callbacks: UpgradeCallb
         host: upstream.server.host,
         userAgent: upstream.userAgent,
         overrideClientAuth: upstream.overrideClientAuth,
-        authorization: upstream.credentials.authorization(),
+        authorization: auth.authorization,
         impersonation: upstream.impersonation,
       },
       UPGRADE_HEADERS,
     );
-    const socket = dial(upstream);
+    let socket: Socket;
+    try {
+      socket = await dial(upstream, auth.tlsIdentity);
+    } catch (err) {
+      return callbacks.onError(client, toProxyError(err, upstream.server));
+    }
+    if (client.destroyed) return void socket.destroy();
     const fail = (err: unknown) => {
       socket.destroy();
       callbacks.onError(client, toProxyError(err, upstream.server));
     };
     client.once('close', () => socket.destroy());
-    socket.write(requestHead(req, upstream.pathPrefix + path + query, headers));
+    socket.write(requestHead(req, target, headers));
     // Client bytes go upstream only after a 101: before it, they would be read by the API server
     // as another request on this connection, one that no filter has seen.
     withDeadline(readResponseHead(socket), deadlineMs, socket).then(({ status, head, rest }) => {
@@ -162,10 +171,27 @@ export function createUpgrader(upstream: UpstreamConfig, callbacks: UpgradeCallb
         if (early.length > 0) socket.write(early);
         pipeBothWays(client, socket);
       } else if (status >= 400) {
+        // Not replayed (the client's early bytes may be gone), but the next attempt gets fresh credentials.
+        if (status === 401 && auth !== NOTHING) upstream.credentials.unauthorized?.(auth)?.catch(() => undefined);
         relayRefusal(client, socket, head, rest);
       } else {
         fail(new ProxyError(502, 'BadGateway', `invalid upgrade response: status code ${status}`));
       }
     }, fail);
+  }
+
+  return (req, client, early, path, query) => {
+    // A body on an upgrade request could smuggle a second request onto the connection.
+    if (hasRequestBody(req)) {
+      callbacks.onError(client, new ProxyError(400, 'BadRequest', 'an upgrade request cannot carry a body'));
+      return;
+    }
+    const target = upstream.pathPrefix + path + query;
+    const auth = sendsOwnAuthorization(req, upstream) ? NOTHING : upstream.credentials.current();
+    if (!(auth instanceof Promise)) return void upgradeWith(auth, req, client, early, target);
+    auth.then(
+      (ready) => void upgradeWith(ready, req, client, early, target),
+      (err: unknown) => callbacks.onError(client, credentialFailure(err)),
+    );
   };
 }

@@ -3,7 +3,7 @@ import t from 'tap';
 import * as defaults from '../../src/config/defaults.js';
 import { parseDuration } from '../../src/config/duration.js';
 import type { ProxyOptions } from '../../src/config/options.js';
-import { validateOptions } from '../../src/config/validate.js';
+import { effectiveRejectPaths, validateOptions } from '../../src/config/validate.js';
 
 const base: ProxyOptions = {
   port: defaults.DEFAULT_PORT,
@@ -12,13 +12,15 @@ const base: ProxyOptions = {
   wwwPrefix: defaults.DEFAULT_WWW_PREFIX,
   acceptHosts: defaults.DEFAULT_ACCEPT_HOSTS,
   acceptPaths: defaults.DEFAULT_ACCEPT_PATHS,
-  rejectPaths: defaults.DEFAULT_REJECT_PATHS,
   rejectMethods: defaults.DEFAULT_REJECT_METHODS,
   disableFilter: false,
+  allowExec: false,
   keepaliveMs: 0,
   appendServerPath: false,
   overrideClientAuth: false,
   requestTimeoutMs: 0,
+  execPluginTimeoutMs: 30_000,
+  verifyCredentials: false,
   verbosity: 0,
 };
 
@@ -36,6 +38,8 @@ void t.test('problems are reported in flag language', async (t) => {
     ['invalid regexes are not checked with --disable-filter', { acceptPaths: '(', disableFilter: true }, []],
     ['several problems at once', { port: -1, rejectMethods: '[' }, ['--port: -1 is not a port number (0-65535; 0 picks a free port)', '--reject-methods: invalid regular expression "[": Unterminated character class']],
     ['an API prefix without a leading slash', { apiPrefix: 'api' }, ['--api-prefix: "api" must begin with /']],
+    ['--allow-exec alone', { allowExec: true }, []],
+    ['--allow-exec with --reject-paths, even the default one', { allowExec: true, rejectPaths: defaults.DEFAULT_REJECT_PATHS }, ['--allow-exec and --reject-paths cannot be used together: --allow-exec only drops the default exec and attach rules; leave them out of your --reject-paths instead']],
   ];
   for (const [name, change, expected] of cases) t.same(validateOptions({ ...base, ...change }), expected, name);
 });
@@ -43,4 +47,11 @@ void t.test('problems are reported in flag language', async (t) => {
 void t.test('durations parse like Go flags', async (t) => {
   const cases: [string, number | undefined][] = [['0', 0], ['30s', 30_000], ['1m30s', 90_000], ['250ms', 250], ['2', 2000], ['1h', 3_600_000], ['soon', undefined], ['5x', undefined]];
   for (const [text, ms] of cases) t.equal(parseDuration(text), ms, text);
+});
+
+void t.test('--reject-paths in force: the user\'s, else the default, which --allow-exec empties', async (t) => {
+  t.equal(effectiveRejectPaths(base), defaults.DEFAULT_REJECT_PATHS);
+  t.equal(effectiveRejectPaths({ ...base, allowExec: true }), '');
+  t.equal(effectiveRejectPaths({ ...base, rejectPaths: '^/x' }), '^/x');
+  t.equal(effectiveRejectPaths({ ...base, rejectPaths: '' }), '', 'an empty --reject-paths stays empty (kubectl ≥ 1.21)');
 });

@@ -21,11 +21,23 @@ export interface TestCluster {
   certKubeconfig(): string;
 }
 
-export async function startTestCluster(t: Test, options: { tokens?: Record<string, string>; basicAuth?: Record<string, string> } = {}): Promise<TestCluster> {
+export interface TestClusterOptions {
+  readonly tokens?: Record<string, string>;
+  readonly basicAuth?: Record<string, string>;
+  /** Asked for bearer tokens not in `tokens` (OIDC ID tokens): the user name, or undefined. */
+  readonly authenticateToken?: (token: string) => string | undefined;
+}
+
+export async function startTestCluster(t: Test, options: TestClusterOptions = {}): Promise<TestCluster> {
   const dir = t.testdir({});
   const pki = createPki();
   const files = writePki(join(dir, 'pki'), pki);
-  const api = await startApiServer({ pki, tokens: { [ADMIN_TOKEN]: 'token-admin', ...options.tokens }, ...(options.basicAuth ? { basicAuth: options.basicAuth } : {}) });
+  const api = await startApiServer({
+    pki,
+    tokens: { [ADMIN_TOKEN]: 'token-admin', ...options.tokens },
+    ...(options.basicAuth ? { basicAuth: options.basicAuth } : {}),
+    ...(options.authenticateToken ? { authenticateToken: options.authenticateToken } : {}),
+  });
   t.teardown(() => api.close());
   const kubeconfig = (user: Record<string, unknown>, cluster: Record<string, unknown> = {}, name = 'kubeconfig') => {
     const path = join(dir, name);

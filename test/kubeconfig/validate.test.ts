@@ -58,7 +58,7 @@ runCases(t, [
   entries('a password alone also counts as basic auth for that check', https, { token: 'secret-token', password: 'secret-password' }, {
     error: invalid('more than one authentication method found for dev-user; found [token basicAuth], only one is allowed'),
   }),
-  entries('an exec plugin together with an auth-provider is an error', https, { exec: { command: 'x' }, 'auth-provider': { name: 'oidc' } }, {
+  entries('an exec plugin together with an auth-provider is an error', https, { exec: { command: 'x', apiVersion: 'client.authentication.k8s.io/v1', interactiveMode: 'Never' }, 'auth-provider': { name: 'oidc' } }, {
     error: invalid('authProvider cannot be provided in combination with an exec plugin for dev-user'),
   }),
   entries('impersonating groups without a user is an error', https, { token: 'x', 'as-groups': ['admins'] }, {

@@ -24,7 +24,7 @@ void t.test('bad input gets a one-line error naming the flag, file or field', as
   const cluster = await startTestCluster(t);
   const env = isolatedEnv(cluster.dir);
   const kubeconfig = cluster.certKubeconfig();
-  const execUser = cluster.kubeconfig({ exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'aws', args: ['eks', 'get-token'], interactiveMode: 'Never' } }, {}, 'exec.yaml');
+  const openstackUser = cluster.kubeconfig({ 'auth-provider': { name: 'openstack' } }, {}, 'openstack.yaml');
   const gcpUser = cluster.kubeconfig({ 'auth-provider': { name: 'gcp', config: { 'cmd-path': '/usr/bin/gcloud' } } }, {}, 'gcp.yaml');
   const azureUser = cluster.kubeconfig({ 'auth-provider': { name: 'azure', config: { 'tenant-id': 't' } } }, {}, 'azure.yaml');
   const broken = join(cluster.dir, 'broken.yaml');
@@ -43,7 +43,7 @@ void t.test('bad input gets a one-line error naming the flag, file or field', as
     ['a repeated flag: the last value wins, as in kubectl', ['--kubeconfig', kubeconfig, '--port', '0', '--port', 'x1'], /^error: --port: "x1" is not a whole number$/m],
     ['the removed gcp auth-provider, with client-go\'s message', ['--kubeconfig', gcpUser], /^error: The gcp auth plugin has been removed\. Please use the "gke-gcloud-auth-plugin" kubectl\/client-go credential plugin instead\. See https:\/\/cloud\.google\.com\/\S+ for further details$/m],
     ['the removed azure auth-provider, with client-go\'s message', ['--kubeconfig', azureUser], /^error: The azure auth plugin has been removed\. Please use the https:\/\/github\.com\/Azure\/kubelogin kubectl\/client-go credential plugin instead\./m],
-    ['a credential kind not supported yet', ['--kubeconfig', execUser], /^error: user "tester" needs exec plugin .*which this version of kube-auth-proxy does not support yet$/m],
+    ['an auth-provider client-go no longer has', ['--kubeconfig', openstackUser], /^error: user "tester" needs auth-provider "openstack" .*which this version of kube-auth-proxy does not support yet$/m],
     ['a non-numeric port', ['--kubeconfig', kubeconfig, '--port', 'abc'], /^error: --port: "abc" is not a whole number$/m],
   ];
   for (const [name, args, expected] of cases) {

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createPki, writePki } from '../../examples/pki.js';
+import { EXEC_V1, execCredential, writePlugin } from '../helpers/exec-plugin.js';
 import { isolatedEnv, startProxyProcess } from '../helpers/proxy-process.js';
 
 const run = promisify(execFile);
@@ -191,4 +192,24 @@ void t.test('a pending upgrade times out, a reset refusal does not crash, SIGTER
   t.equal(await slow.stop('SIGTERM'), 0, 'SIGTERM with an upgrade waiting for its 101 still exits 0');
   await pending;
   t.equal(await proxy.stop(), 0);
+});
+
+void t.test('upgrades carry exec-plugin credentials, fetched when the first upgrade needs them', async (t) => {
+  const { dir, upstream } = await upgradeSetup(t);
+  const plugin = writePlugin(dir);
+  plugin.answer(execCredential({ token: 'exec-upgrade-token' }));
+  const kubeconfig = `${dir}/exec-kubeconfig`;
+  writeFileSync(kubeconfig, stringify({
+    apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
+    clusters: [{ name: 'k', cluster: { server: `https://127.0.0.1:${upstream.port}`, 'certificate-authority': `${dir}/pki/ca.crt` } }],
+    users: [{ name: 'u', user: { exec: { apiVersion: EXEC_V1, command: plugin.command, interactiveMode: 'Never' } } }],
+    contexts: [{ name: 'c', context: { cluster: 'k', user: 'u' } }],
+  }));
+  const proxy = await startProxyProcess(['--kubeconfig', kubeconfig, '-p', '0'], { env: isolatedEnv(dir) });
+  t.teardown(() => proxy.stop());
+  const { socket, text } = await upgrade(proxy.port, '/echo', /early-bytes\|/);
+  socket.destroy();
+  t.match(text, /^HTTP\/1\.1 101 /);
+  t.equal(upstream.seen.at(-1)?.headers.authorization, 'Bearer exec-upgrade-token');
+  t.equal(plugin.runs(), 1);
 });
