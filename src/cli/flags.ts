@@ -29,7 +29,7 @@ export function defineFlags<T>(cli: Argv<T>) {
     .option('reject-methods', { type: 'string', default: defaults.DEFAULT_REJECT_METHODS, describe: "Regular expressions for HTTP methods that the proxy should reject (example --reject-methods='POST,PUT,PATCH')." })
     .option('allow-exec', { type: 'boolean', default: false, describe: 'Allow exec and attach, which the default --reject-paths rejects (port-forward is allowed either way). Cannot be combined with --reject-paths.' })
     .option('disable-filter', { type: 'boolean', default: false, describe: 'If true, disable request filtering in the proxy. This is dangerous, and can leave you vulnerable to XSRF attacks, when used with an accessible port.' })
-    .option('keepalive', { type: 'string', default: '0s', describe: 'TCP keep-alive period for upgraded connections (exec, attach, port-forward). 0 uses the system default.' })
+    .option('keepalive', { type: 'string', default: '0s', describe: 'TCP keep-alive period for upgraded connections (exec, attach, port-forward). Set to 0 to disable keep-alive.' })
     .option('append-server-path', { type: 'boolean', default: false, describe: 'If true, enables automatic path appending of the kube context server path to each request.' })
     .option('override-client-auth', { type: 'boolean', default: false, describe: "Drop the client's own Authorization and Impersonate-* headers and always send the kubeconfig identity (kubectl lets the client's win)." })
     .option('kubeconfig', { type: 'string', describe: 'Path to the kubeconfig file to use (only that file is read).' })

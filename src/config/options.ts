@@ -17,7 +17,7 @@ export interface ProxyOptions {
   readonly disableFilter: boolean;
   /** Drop kubectl's default exec and attach rules from --reject-paths. */
   readonly allowExec: boolean;
-  /** Milliseconds; 0 = the OS default. Applies to upgraded connections (kubectl's meaning). */
+  /** Milliseconds; 0 = keep-alive off. Applies to upgraded connections (kubectl's meaning). */
   readonly keepaliveMs: number;
   readonly appendServerPath: boolean;
   /** Strip the client's Authorization / Impersonate-* headers and always inject ours. */
