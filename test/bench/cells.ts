@@ -22,7 +22,7 @@ export interface Target {
   readonly exitReason?: () => string | undefined;
 }
 
-export const CELL_IDS = ['small-c1', 'small-c64', 'list100k-c16', 'list20m-c4'] as const;
+export const CELL_IDS = ['small-c1', 'small-c64', 'list100k-c16', 'upgrade-stream', 'list20m-c4'] as const;
 export type CellId = (typeof CELL_IDS)[number];
 
 export interface Cell {
@@ -30,17 +30,28 @@ export interface Cell {
   readonly label: string;
   readonly path: string;
   readonly connections: number;
+  /** `upgrade`: one upgraded stream (upgrade-stream.ts) instead of a wrk run. */
+  readonly kind?: 'upgrade';
 }
+
+/** Port-forward: kubectl proxy's default filter lets it through (exec and attach it rejects). */
+export const UPGRADE_PATH = '/api/v1/namespaces/default/pods/p/portforward';
+/** The line the upstream writes back once it has read all the bytes a stream announced. */
+export const UPGRADE_ACK = 'received\n';
 
 /** Sizes of the upstream's cached `/test/list` bodies. */
 export const LIST_100K = 100 * 1024;
 export const LIST_20M = 20 * 1024 * 1024;
 
-/** Run in this order each round; the 20 MB cell is last so its peak RSS is read right after it. */
+/**
+ * Run in this order each round; the 20 MB cell is last so its peak RSS is read right after it.
+ * The upgrade cell's path is completed with `bytes=N` when it runs (upgrade-stream.ts).
+ */
 export const CELLS: readonly Cell[] = [
   { id: 'small-c1', label: 'small GET /version, c=1', path: '/version', connections: 1 },
   { id: 'small-c64', label: 'small GET /version, c=64', path: '/version', connections: 64 },
   { id: 'list100k-c16', label: '~100 KB list, c=16', path: `/test/list?bytes=${LIST_100K}`, connections: 16 },
+  { id: 'upgrade-stream', label: 'upgraded stream, 1 conn', path: UPGRADE_PATH, connections: 1, kind: 'upgrade' },
   { id: 'list20m-c4', label: '~20 MB list, c=4', path: `/test/list?bytes=${LIST_20M}`, connections: 4 },
 ];
 

@@ -13,8 +13,14 @@ export interface BenchResult {
   afterRunRssMiB: Partial<Record<TargetName, number>>;
 }
 
-/** Ratio floors compare ours/kubectl (median of per-round ratios); absolute ones our worst round. */
-export type Floor = { kind: 'vs-kubectl'; atLeast?: number; atMost?: number } | { kind: 'absolute'; atMostMiB: number };
+/**
+ * Ratio floors compare ours/kubectl (median of per-round ratios), `vs-both` also ours/direct;
+ * absolute ones our worst round.
+ */
+export type Floor =
+  | { kind: 'vs-kubectl'; atLeast?: number; atMost?: number }
+  | { kind: 'vs-both'; kubectlAtLeast: number; directAtLeast: number }
+  | { kind: 'absolute'; atMostMiB: number };
 
 export interface Metric {
   readonly label: string;
@@ -51,6 +57,8 @@ export const METRICS: readonly Metric[] = [
   { label: 'small GET c=64, proxy CPU per request', unit: 'µs', digits: 1, proxyOnly: true, floor: { kind: 'vs-kubectl', atMost: 1.0 }, values: fromCell('small-c64', 'cpuPerReqUs') },
   { label: 'small GET c=64, proxy CPU', unit: 'cores', digits: 2, proxyOnly: true, values: fromCell('small-c64', 'cores') },
   { label: '~100 KB list c=16, throughput', unit: 'MiB/s', digits: 1, proxyOnly: false, floor: { kind: 'vs-kubectl', atLeast: 0.75 }, values: fromCell('list100k-c16', 'mibPerS') },
+  // Issue 4: within 10% of direct and not below kubectl proxy. Client → upstream only.
+  { label: 'upgraded stream (101 SPDY/3.1, client → upstream), throughput', unit: 'MiB/s', digits: 1, proxyOnly: false, floor: { kind: 'vs-both', kubectlAtLeast: 1.0, directAtLeast: 0.9 }, values: fromCell('upgrade-stream', 'mibPerS') },
   { label: '~20 MB list c=4, throughput', unit: 'MiB/s', digits: 1, proxyOnly: false, floor: { kind: 'vs-kubectl', atLeast: 0.85 }, values: fromCell('list20m-c4', 'mibPerS') },
   { label: '~20 MB list c=4, proxy CPU', unit: 'cores', digits: 2, proxyOnly: true, values: fromCell('list20m-c4', 'cores') },
   { label: 'peak RSS (20 MB cell)', unit: 'MiB', digits: 1, proxyOnly: true, floor: { kind: 'absolute', atMostMiB: 150 }, values: fromCell('list20m-c4', 'peakRssMiB') },

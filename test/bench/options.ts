@@ -22,6 +22,8 @@ export interface BenchOptions {
   /** Flags passed to `node` before dist/src/cli/main.js. */
   readonly nodeFlags: readonly string[];
   readonly upstream: UpstreamKind;
+  /** MiB pushed through the upgraded stream per target and round. */
+  readonly upgradeMiB: number;
 }
 
 /**
@@ -30,10 +32,16 @@ export interface BenchOptions {
  */
 export type UpstreamKind = 'h2' | 'example';
 
-const USAGE = `usage: npm run bench -- [--duration SECONDS] [--rounds N] [--quick] [--node-flags="FLAG …"] [--upstream h2|example]
+/** Only test/bench/upstream.ts answers the bench's upgraded stream (the example server serves exec sessions only). */
+export function upgradesServed(options: BenchOptions): boolean {
+  return options.upstream === 'h2';
+}
+
+const USAGE = `usage: npm run bench -- [--duration SECONDS] [--rounds N] [--quick] [--upgrade-mib N] [--node-flags="FLAG …"] [--upstream h2|example]
   --duration    seconds per cell (default 5; below 5 s kubectl shows start-of-run bursts)
   --rounds      interleaved rounds; ratios are medians of per-round ratios (default 3)
-  --quick       smoke run: 1 round of 2 s cells
+  --quick       smoke run: 1 round of 2 s cells and 64 MiB upgraded streams
+  --upgrade-mib MiB sent through the upgraded stream per target and round (default 256; 64 with --quick)
   --node-flags  Node flags for kube-auth-proxy, space-separated (default "${PROXY_NODE_FLAGS.join(' ')}"; "" for none)
   --upstream    h2 (default): a bench upstream offering h2 and http/1.1 like kube-apiserver;
                 example: examples/api-server-main.js, http/1.1 only (kubectl proxy then opens a TLS connection per request)`;
@@ -55,6 +63,7 @@ export function parseBenchOptions(args: readonly string[]): BenchOptions {
       quick: { type: 'boolean', default: false },
       'node-flags': { type: 'string' },
       upstream: { type: 'string', default: 'h2' },
+      'upgrade-mib': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -67,5 +76,6 @@ export function parseBenchOptions(args: readonly string[]): BenchOptions {
   if (!Number.isInteger(rounds)) throw new Error(`--rounds must be a whole number\n${USAGE}`);
   if (values.upstream !== 'h2' && values.upstream !== 'example') throw new Error(`--upstream must be h2 or example\n${USAGE}`);
   const nodeFlags = values['node-flags'] === undefined ? PROXY_NODE_FLAGS : values['node-flags'].split(/\s+/).filter(Boolean);
-  return { durationS: positiveNumber(values.duration, '--duration', quick ? 2 : 5), rounds, quick, nodeFlags, upstream: values.upstream };
+  const upgradeMiB = positiveNumber(values['upgrade-mib'], '--upgrade-mib', quick ? 64 : 256);
+  return { durationS: positiveNumber(values.duration, '--duration', quick ? 2 : 5), rounds, quick, nodeFlags, upstream: values.upstream, upgradeMiB };
 }

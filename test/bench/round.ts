@@ -3,11 +3,14 @@
 import { CELLS, PEAK_CELL, TARGET_LABELS, type Cell, type CellId, type Target, type TargetName } from './cells.js';
 import { probe } from './probe.js';
 import { cpuSeconds, memory, resetPeak } from './proc-stats.js';
+import { runUpgradeStream } from './upgrade-stream.js';
 import { runWrk, type WrkResult } from './wrk.js';
 
 const MIB = 1024 * 1024;
 /** Lets the sockets of one cell close, and aborted requests unwind, before the next starts. */
 const SETTLE_MS = 250;
+/** Seconds allowed per MiB of an upgraded stream, beyond a fixed 30 s: 4 MiB/s would be far below any target. */
+const STREAM_S_PER_MIB = 0.25;
 
 /** One target through one cell in one round. */
 export interface CellRun {
@@ -35,6 +38,8 @@ export interface RoundContext {
   wrk: string;
   script: string;
   durationS: number;
+  /** Bytes per upgraded stream; undefined when the upstream does not serve the bench's stream (cell skipped). */
+  upgradeBytes: number | undefined;
   targets: readonly Target[];
   /** Progress lines go here (stderr), never to stdout. */
   log: (line: string) => void;
@@ -87,20 +92,35 @@ async function afterCellProblems(target: Target): Promise<string[]> {
   return failure === undefined ? [] : [`not serving after the cell: ${failure}`];
 }
 
-async function measureCell(ctx: RoundContext, round: number, cell: Cell, target: Target): Promise<CellRun> {
+async function wrkCell(ctx: RoundContext, round: number, cell: Cell, target: Target): Promise<CellRun> {
+  try {
+    const result = await runWrk(ctx.wrk, ctx.script, { url: target.url + cell.path, connections: cell.connections, durationS: ctx.durationS, headers: target.headers });
+    return fromWrk(round, cell, target, result);
+  } catch (err) {
+    const zero: WrkResult = { durationUs: ctx.durationS * 1e6, requests: 0, bytes: 0, connect: 0, read: 0, write: 0, status: 0, timeout: 0, p50Us: NaN, p99Us: NaN };
+    const run = fromWrk(round, cell, target, zero);
+    run.problems.push((err as Error).message);
+    return run;
+  }
+}
+
+/** One stream of `bytes` counts as one request; it has no latency distribution to report. */
+async function streamCell(round: number, cell: Cell, target: Target, bytes: number): Promise<CellRun> {
+  const base = { round, cell: cell.id, target: target.name, p50Ms: NaN, p99Ms: NaN };
+  try {
+    const { durationS } = await runUpgradeStream(target, bytes, 30_000 + (bytes / MIB) * STREAM_S_PER_MIB * 1000);
+    return { ...base, requests: 1, durationS, reqPerS: 1 / durationS, mibPerS: bytes / MIB / durationS, problems: [] };
+  } catch (err) {
+    return { ...base, requests: 0, durationS: NaN, reqPerS: 0, mibPerS: NaN, problems: [(err as Error).message] };
+  }
+}
+
+async function measureCell(ctx: RoundContext, round: number, cell: Cell, target: Target, upgradeBytes: number | undefined): Promise<CellRun> {
   const pid = target.pid;
   // The peak of the 20 MB cell itself, not of the run so far (documented in the report).
   const peakReset = pid !== undefined && cell.id === PEAK_CELL && resetPeak(pid);
   const cpuBefore = pid === undefined ? 0 : cpuSeconds(pid);
-  let run: CellRun;
-  try {
-    const result = await runWrk(ctx.wrk, ctx.script, { url: target.url + cell.path, connections: cell.connections, durationS: ctx.durationS, headers: target.headers });
-    run = fromWrk(round, cell, target, result);
-  } catch (err) {
-    const zero: WrkResult = { durationUs: ctx.durationS * 1e6, requests: 0, bytes: 0, connect: 0, read: 0, write: 0, status: 0, timeout: 0, p50Us: NaN, p99Us: NaN };
-    run = fromWrk(round, cell, target, zero);
-    run.problems.push((err as Error).message);
-  }
+  const run = upgradeBytes === undefined ? await wrkCell(ctx, round, cell, target) : await streamCell(round, cell, target, upgradeBytes);
   if (pid !== undefined) addProxyUsage(run, pid, cpuBefore, peakReset);
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   run.problems.push(...(await afterCellProblems(target)));
@@ -122,8 +142,10 @@ function describe(run: CellRun): string {
 export async function runRound(ctx: RoundContext, round: number): Promise<CellRun[]> {
   const runs: CellRun[] = [];
   for (const [index, cell] of CELLS.entries()) {
+    if (cell.kind === 'upgrade' && ctx.upgradeBytes === undefined) continue;
+    const upgradeBytes = cell.kind === 'upgrade' ? ctx.upgradeBytes : undefined;
     for (const target of rotate(ctx.targets, round + index)) {
-      const run = await measureCell(ctx, round, cell, target);
+      const run = await measureCell(ctx, round, cell, target, upgradeBytes);
       ctx.log(`round ${round + 1}  ${cell.label.padEnd(26)} ${TARGET_LABELS[target.name].padEnd(16)} ${describe(run)}`);
       runs.push(run);
     }

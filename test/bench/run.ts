@@ -6,26 +6,33 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../examples/demo-files.js';
-import { CELLS, TARGET_LABELS } from './cells.js';
+import { CELLS, TARGET_LABELS, UPGRADE_PATH } from './cells.js';
 import { kubectlVersion, machine } from './environment.js';
 import type { BenchResult } from './metrics.js';
-import { parseBenchOptions, type BenchOptions } from './options.js';
+import { parseBenchOptions, upgradesServed, type BenchOptions } from './options.js';
 import { killAll, type BenchChild } from './processes.js';
 import { renderReport, type RunInfo } from './report.js';
 import { runRound, type CellRun, type RoundContext } from './round.js';
 import { readRss, startSession } from './session.js';
 import { summarise, type Row } from './summary.js';
+import { runUpgradeStream } from './upgrade-stream.js';
 import { BenchSetupError, ensureWrk, runWrk, writeDoneScript, wrkVersion } from './wrk.js';
 
 const log = (line: string) => console.error(line);
 /** Time for the last cell's garbage to be collected before the after-run RSS is read. */
 const AFTER_RUN_SETTLE_MS = 2000;
-/** One unmeasured second of c=64 per target, so the first measured cell does not pay for JIT warm-up. */
+/**
+ * One unmeasured second of c=64 and one unmeasured upgraded stream per target, so the first
+ * measured cell does not pay for JIT warm-up: a cold first stream ran at under half the speed of
+ * the next ones. After idle RSS is read, so that figure stays an idle one.
+ */
 const WARM_UP_LOAD_S = 1;
+const MIB = 1024 * 1024;
 
 async function measure(ctx: RoundContext, rounds: number, idle: BenchResult['idleRssMiB']): Promise<BenchResult> {
   for (const target of ctx.targets) {
     await runWrk(ctx.wrk, ctx.script, { url: target.url + CELLS[1]!.path, connections: 64, durationS: WARM_UP_LOAD_S, headers: target.headers }).catch(() => undefined);
+    if (ctx.upgradeBytes !== undefined) await runUpgradeStream(target, ctx.upgradeBytes, 120_000).catch(() => undefined);
   }
   const runs: CellRun[] = [];
   for (let round = 0; round < rounds; round++) runs.push(...(await runRound(ctx, round)));
@@ -44,6 +51,16 @@ function stderrNotes(children: readonly BenchChild[]): string[] {
     const { last, count } = child.stderr();
     return count === 0 ? [] : [`${child.name} wrote ${count} line(s) to stderr; last: ${last.slice(-3).join(' | ').slice(0, 600)}`];
   });
+}
+
+/** The upgraded-stream row measures one direction of a fixed size: the report says which. */
+function streamNotes(upgradeBytes: number | undefined): string[] {
+  if (upgradeBytes === undefined) return ['Upgraded stream not measured: only `--upstream h2` (test/bench/upstream.ts) answers it.'];
+  return [
+    `Upgraded stream: one connection per target and round, \`GET ${UPGRADE_PATH}\` answered with 101 SPDY/3.1, then ` +
+      `${(upgradeBytes / MIB).toFixed(0)} MiB client → upstream; timed from the 101 to the upstream's ack after the last byte. ` +
+      'Direct here is a TLS socket from the bench process itself (with the bearer token), so it pays the TLS encryption a proxy pays otherwise.',
+  ];
 }
 
 function writeJson(info: RunInfo, options: BenchOptions, rows: readonly Row[], result: BenchResult, problems: string[], notes: string[]): string {
@@ -78,9 +95,10 @@ async function main(): Promise<number> {
   const children: BenchChild[] = [];
   try {
     const session = await startSession(dir, options, children, log);
-    const ctx: RoundContext = { wrk, script: writeDoneScript(dir), durationS: options.durationS, targets: session.targets, log };
+    const upgradeBytes = upgradesServed(options) ? Math.round(options.upgradeMiB * MIB) : undefined;
+    const ctx: RoundContext = { wrk, script: writeDoneScript(dir), durationS: options.durationS, upgradeBytes, targets: session.targets, log };
     const result = await measure(ctx, options.rounds, session.idleRssMiB);
-    const notes = stderrNotes(children);
+    const notes = [...streamNotes(upgradeBytes), ...stderrNotes(children)];
     const problems = problemsOf(result.runs);
     const rows = summarise(result);
     const info = runInfo(options, wrk, started, result.runs);

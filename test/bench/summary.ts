@@ -41,6 +41,11 @@ function judge(floor: Floor, row: Row): Verdict {
     const worst = row.perTarget.ours?.max;
     return worst === undefined ? 'no data' : worst <= floor.atMostMiB ? 'PASS' : 'FAIL';
   }
+  if (floor.kind === 'vs-both') {
+    const [kubectl, direct] = [row.vsKubectl?.median, row.vsDirect?.median];
+    if (kubectl === undefined || direct === undefined) return 'no data';
+    return kubectl >= floor.kubectlAtLeast && direct >= floor.directAtLeast ? 'PASS' : 'FAIL';
+  }
   const ratio = row.vsKubectl?.median;
   if (ratio === undefined) return 'no data';
   const low = floor.atLeast === undefined || ratio >= floor.atLeast;
@@ -48,10 +53,11 @@ function judge(floor: Floor, row: Row): Verdict {
   return low && high ? 'PASS' : 'FAIL';
 }
 
-/** How a floor reads in the table, e.g. `≥ 0.80× kubectl` or `≤ 150 MiB`. */
+/** How a floor reads in the table, e.g. `≥ 0.80× kubectl`, `≥ 1.00× kubectl, ≥ 0.90× direct` or `≤ 150 MiB`. */
 export function floorText(floor: Floor | undefined): string {
   if (floor === undefined) return '';
   if (floor.kind === 'absolute') return `≤ ${floor.atMostMiB} MiB`;
+  if (floor.kind === 'vs-both') return `≥ ${floor.kubectlAtLeast.toFixed(2)}× kubectl, ≥ ${floor.directAtLeast.toFixed(2)}× direct`;
   return floor.atLeast !== undefined ? `≥ ${floor.atLeast.toFixed(2)}× kubectl` : `≤ ${floor.atMost!.toFixed(2)}× kubectl`;
 }
 

@@ -4,11 +4,13 @@
 // every request at c=64: kubectl would be measured in a state no real cluster puts it in.
 import { randomUUID } from 'node:crypto';
 import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { EXAMPLE_VERSION } from '../../examples/api-server.js';
 import { MAX_LIST_BYTES, listBody } from '../../examples/api-server/pod-list.js';
 import type { Pki } from '../../examples/pki.js';
+import { UPGRADE_ACK, UPGRADE_PATH } from './cells.js';
 
 /** In megabytes: room for a few 20 MB lists in flight on kubectl's one h2 connection. */
 const SESSION_MEMORY_MB = 1024;
@@ -27,6 +29,34 @@ function bodyFor(url: URL): Buffer | undefined {
   return undefined;
 }
 
+function authorized(token: string, socket: TLSSocket, authorization: string | undefined): boolean {
+  return socket.authorized || authorization === `Bearer ${token}`;
+}
+
+/**
+ * Answers `GET UPGRADE_PATH?bytes=N` with 101 SPDY/3.1, then reads and drops N bytes and writes
+ * UPGRADE_ACK: the client's clock stops only when every byte has crossed the proxy. There is no
+ * SPDY framing: the proxies pipe raw bytes after the 101 and never look at them.
+ */
+function handleUpgrade(token: string, req: IncomingMessage, socket: Socket, head: Buffer): void {
+  const url = new URL(req.url ?? '/', 'https://upstream');
+  const expected = Number(url.searchParams.get('bytes'));
+  const refuse = (status: string): void => void socket.end(`HTTP/1.1 ${status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+  if (!authorized(token, socket as TLSSocket, req.headers.authorization)) return refuse('401 Unauthorized');
+  if (url.pathname !== UPGRADE_PATH || !Number.isSafeInteger(expected) || expected <= 0) return refuse('404 Not Found');
+  socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\r\n');
+  let received = 0;
+  const count = (chunk: Buffer) => {
+    received += chunk.length;
+    if (received < expected) return;
+    socket.off('data', count);
+    socket.end(UPGRADE_ACK);
+  };
+  socket.on('data', count);
+  socket.on('error', () => socket.destroy());
+  if (head.length > 0) count(head);
+}
+
 /** With allowHTTP1 an HTTP/1.1 request arrives as node:http objects, which have the same members used here. */
 function handle(token: string, req: Http2ServerRequest, res: Http2ServerResponse): void {
   const certified = (req.socket as TLSSocket).authorized;
@@ -35,7 +65,7 @@ function handle(token: string, req: Http2ServerRequest, res: Http2ServerResponse
   send(res, body ? 200 : 404, body ?? Buffer.from('{"kind":"Status","code":404}'));
 }
 
-/** Serves `/version` and `/test/list?bytes=N` to a client certificate chained to the CA or to `token`. */
+/** Serves `/version`, `/test/list?bytes=N` and the upgrade of UPGRADE_PATH to a client certificate chained to the CA or to `token`. */
 export function startH2Upstream(pki: Pki, token: string): Promise<{ url: string; close: () => void }> {
   const server = createSecureServer(
     {
@@ -46,6 +76,8 @@ export function startH2Upstream(pki: Pki, token: string): Promise<{ url: string;
     },
     (req, res) => handle(token, req, res),
   );
+  // With allowHTTP1, Node's HTTP/1.1 parser emits `upgrade` on this server as on an http.Server.
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => handleUpgrade(token, req, socket, head));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
