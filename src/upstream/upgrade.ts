@@ -84,6 +84,25 @@ function readResponseHead(socket: Socket): Promise<{ status: number; head: Buffe
   });
 }
 
+/**
+ * Bytes one direction may hold in the receiving socket before the sender is paused. pipe() pauses
+ * at every full 16 KiB buffer, which stops and restarts the read for each chunk (as on the
+ * forwarding path, see response-relay.ts); memory stays bounded by this per direction.
+ */
+const MAX_BUFFERED_BYTES = 256 * 1024;
+
+/** Copies `from` into `to` with backpressure, and ends `to` when `from` ends (half-close). */
+function relay(from: Socket, to: Socket): void {
+  const resume = () => from.resume();
+  from.on('data', (chunk: Buffer) => {
+    if (!to.write(chunk) && to.writableLength >= MAX_BUFFERED_BYTES) {
+      from.pause();
+      to.once('drain', resume);
+    }
+  });
+  from.once('end', () => to.end());
+}
+
 function pipeBothWays(client: Socket, upstream: Socket): void {
   const closeBoth = () => {
     client.destroy();
@@ -93,8 +112,8 @@ function pipeBothWays(client: Socket, upstream: Socket): void {
   upstream.once('close', closeBoth);
   client.on('error', closeBoth);
   upstream.on('error', closeBoth);
-  client.pipe(upstream);
-  upstream.pipe(client);
+  relay(client, upstream);
+  relay(upstream, client);
   upstream.resume();
 }
 
