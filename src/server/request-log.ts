@@ -10,7 +10,15 @@ export function logRequest(logger: Logger, req: IncomingMessage, res: ServerResp
   res.once('close', () => {
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     logger.debug(
-      { method: req.method, url: req.url, status: res.statusCode, completed: res.writableFinished, ms: Math.round(ms * 1000) / 1000 },
+      {
+        method: req.method,
+        url: req.url,
+        status: res.statusCode,
+        completed: res.writableFinished,
+        ms: Math.round(ms * 1000) / 1000,
+        // Joins this line to the API server's audit event (its auditID).
+        auditID: res.getHeader('audit-id'),
+      },
       'request completed',
     );
   });

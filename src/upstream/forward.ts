@@ -8,7 +8,7 @@ import type { UpstreamConfig } from '../config/proxy-config.js';
 import { NOTHING, type AuthMaterial } from '../credentials/credentials.js';
 import { credentialFailure } from './credential-failure.js';
 import type { UpstreamPools } from './dispatcher.js';
-import { buildUpstreamHeaders, clientAddress, hasRequestBody, sendsOwnAuthorization, type InjectedHeaders } from './headers.js';
+import { auditIdFor, buildUpstreamHeaders, clientAddress, hasRequestBody, sendsOwnAuthorization, type InjectedHeaders } from './headers.js';
 import { ResponseRelay, type ForwardEvents } from './response-relay.js';
 
 export type { ForwardEvents } from './response-relay.js';
@@ -25,6 +25,14 @@ export interface Forwarder {
 }
 
 type Body = IncomingMessage | Buffer | null;
+
+/** One request on its way upstream, as sent the first time and again after a 401. */
+interface Outgoing {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly target: string;
+  readonly auditId: string;
+}
 
 function replayableLength(req: IncomingMessage): number | undefined {
   if (req.headers['transfer-encoding'] !== undefined) return undefined;
@@ -55,17 +63,18 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
     impersonation: upstream.impersonation,
   };
 
-  function send(req: IncomingMessage, res: ServerResponse, target: string, body: Body, auth: AuthMaterial, mayReplay: boolean): void {
-    const inject: InjectedHeaders = { ...injectBase, authorization: auth.authorization };
+  function send(out: Outgoing, body: Body, auth: AuthMaterial, mayReplay: boolean): void {
+    const { req, res } = out;
+    const inject: InjectedHeaders = { ...injectBase, authorization: auth.authorization, auditId: out.auditId };
     const options: Dispatcher.DispatchOptions & { servername?: string } = {
       ...(servername === undefined ? {} : { servername }),
-      path: target,
+      path: out.target,
       method: req.method as Dispatcher.HttpMethod,
       headers: buildUpstreamHeaders(req.rawHeaders, clientAddress(req.socket.remoteAddress), inject),
       body,
     };
     const onUnauthorized =
-      auth === NOTHING || credentials.unauthorized === undefined ? undefined : () => refreshAfter401(req, res, target, body, auth, mayReplay);
+      auth === NOTHING || credentials.unauthorized === undefined ? undefined : () => refreshAfter401(out, body, auth, mayReplay);
     pools.for(auth.tlsIdentity).dispatch(options, new ResponseRelay(res, upstream.server, events, onUnauthorized));
   }
 
@@ -73,7 +82,7 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
    * client-go refreshes after a 401 but hands the 401 to the client; we replay the request when
    * its body allows. Returns the replay, or undefined to pass the 401 on.
    */
-  function refreshAfter401(req: IncomingMessage, res: ServerResponse, target: string, body: Body, used: AuthMaterial, mayReplay: boolean) {
+  function refreshAfter401(out: Outgoing, body: Body, used: AuthMaterial, mayReplay: boolean) {
     const refreshed = credentials.unauthorized?.(used);
     if (refreshed === undefined) return undefined;
     if (!mayReplay) {
@@ -82,15 +91,17 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
     }
     return () => {
       refreshed.then(
-        (fresh) => send(req, res, target, body, fresh, false),
-        (err: unknown) => events.fail(res, credentialFailure(err)),
+        (fresh) => send(out, body, fresh, false),
+        (err: unknown) => events.fail(out.res, credentialFailure(err)),
       );
     };
   }
 
   return {
     forward(req, res, path, query) {
-      const target = upstream.pathPrefix + path + query;
+      const out: Outgoing = { req, res, target: upstream.pathPrefix + path + query, auditId: auditIdFor(req) };
+      // Every answer carries the ID, ours too (a 502 joins the log as well as a 200 does).
+      res.setHeader('Audit-Id', out.auditId);
       // A client's own Authorization is forwarded as is (client-go's wrappers step aside): ours
       // is neither fetched nor refreshed for it.
       const auth = sendsOwnAuthorization(req, upstream) ? NOTHING : credentials.current();
@@ -98,11 +109,11 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
       const bufferBody = hasBody && auth !== NOTHING && credentials.unauthorized !== undefined && replayableLength(req) !== undefined;
       // The fast path: static credentials, or a cached plugin result, and nothing to buffer.
       if (!(auth instanceof Promise) && !bufferBody) {
-        return send(req, res, target, hasBody ? req : null, auth, !hasBody);
+        return send(out, hasBody ? req : null, auth, !hasBody);
       }
       const body: Promise<Body> = bufferBody ? readBody(req) : Promise.resolve(hasBody ? req : null);
       Promise.all([auth, body]).then(
-        ([ready, readyBody]) => send(req, res, target, readyBody, ready, readyBody === null || Buffer.isBuffer(readyBody)),
+        ([ready, readyBody]) => send(out, readyBody, ready, readyBody === null || Buffer.isBuffer(readyBody)),
         (err: unknown) => events.fail(res, credentialFailure(err)),
       );
     },

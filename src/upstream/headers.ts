@@ -1,6 +1,7 @@
 // Header rules between client and API server, as kubectl's ReverseProxy + client-go wrappers apply them
 // (net/http/httputil/reverseproxy.go hopHeaders; client-go transport/round_trippers.go).
 
+import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
 /** RFC 9110 §7.6.1 hop-by-hop headers, plus the ones Go's ReverseProxy also drops. */
@@ -27,6 +28,8 @@ export interface InjectedHeaders {
   readonly impersonation: readonly string[];
   /** When true the client's Authorization / Impersonate-* are dropped and ours always sent. */
   readonly overrideClientAuth: boolean;
+  /** Sent as `Audit-ID` unless the client sent its own: the API server adopts it as the audit event's ID. */
+  readonly auditId?: string;
 }
 
 /** Lower-cased names listed in `Connection` headers: they are hop-by-hop for this message. */
@@ -68,6 +71,7 @@ export function buildUpstreamHeaders(
   let hasUserAgent = false;
   let hasAuthorization = false;
   let hasImpersonateUser = false;
+  let hasAuditId = false;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     const value = rawHeaders[i + 1]!;
@@ -90,6 +94,7 @@ export function buildUpstreamHeaders(
     }
     else if (lower === 'authorization') hasAuthorization = true;
     else if (lower === 'impersonate-user') hasImpersonateUser = true;
+    else if (lower === 'audit-id') hasAuditId = true;
     out.push(name, value);
   }
   out.push('host', inject.host);
@@ -103,10 +108,20 @@ export function buildUpstreamHeaders(
   if (inject.authorization !== undefined && !hasAuthorization) out.push('authorization', inject.authorization);
   // client-go's impersonation wrapper skips a request that already names an Impersonate-User.
   if (!hasImpersonateUser) out.push(...inject.impersonation);
+  if (inject.auditId !== undefined && !hasAuditId) out.push('audit-id', inject.auditId);
   return out;
 }
 
 const NO_EXCEPTIONS: ReadonlySet<string> = new Set();
+
+/**
+ * The request's ID, shared with the API server's audit log: the client's own `Audit-ID`, as
+ * kube-apiserver keeps it, or a new UUID.
+ */
+export function auditIdFor(req: IncomingMessage): string {
+  const own = req.headers['audit-id'];
+  return typeof own === 'string' && own !== '' ? own : randomUUID();
+}
 
 /** Whether the client's own Authorization goes upstream instead of ours (kubectl's default). */
 export function sendsOwnAuthorization(req: IncomingMessage, upstream: { readonly overrideClientAuth: boolean }): boolean {

@@ -113,3 +113,25 @@ void t.test('gzip passes through untouched when the client asks for it', async (
   t.equal(plain.headers['content-encoding'], undefined);
   t.doesNotThrow(() => JSON.parse(plain.body) as unknown);
 });
+
+void t.test('Audit-ID: ours goes upstream and back when the client sends none; the client\'s is kept; our own errors carry it too', async (t) => {
+  const cluster = await startTestCluster(t);
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '--port', '0', '-v=6'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+
+  const plain = await fetchText(`${proxy.url}/version`);
+  const sent = cluster.api.requests.at(-1)!.headers['audit-id'];
+  t.match(sent, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a new UUID was sent as Audit-ID');
+  t.equal(plain.headers['audit-id'], sent, 'and came back to the client');
+  await t.resolves(proxy.waitForStderr(new RegExp(`"url":"/version","status":200,.*"auditID":"${String(sent)}"`)), 'our log line names it');
+
+  const own = await fetchText(`${proxy.url}/version`, { headers: { 'Audit-ID': 'client-chosen-id' } });
+  t.equal(cluster.api.requests.at(-1)!.headers['audit-id'], 'client-chosen-id', "the client's ID is kept");
+  t.equal(own.headers['audit-id'], 'client-chosen-id');
+  t.equal(cluster.api.requests.at(-1)!.rawHeaders.filter((name) => name.toLowerCase() === 'audit-id').length, 1, 'sent once');
+
+  await cluster.api.close();
+  const failed = await fetchText(`${proxy.url}/version`);
+  t.equal(failed.status, 503);
+  t.match(failed.headers['audit-id'], /^[0-9a-f-]{36}$/, 'a proxy-made error carries the ID too');
+});
