@@ -42,6 +42,7 @@ export function optionsFromFlags(flags: ParsedFlags, problems: string[]): ProxyO
     requestTimeoutMs: duration('request-timeout', flags['request-timeout'], problems),
     execPluginTimeoutMs: duration('exec-plugin-timeout', flags['exec-plugin-timeout'], problems),
     verifyCredentials: flags['verify-credentials'],
+    serverTiming: flags['server-timing'],
     verbosity: integer('v', flags.v, problems),
     kubeconfig: flags.kubeconfig,
     context: flags.context,

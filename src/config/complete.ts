@@ -101,6 +101,7 @@ function upstreamConfig(
     requestTimeoutMs: options.requestTimeoutMs,
     keepaliveMs: options.keepaliveMs,
     userAgent: userAgent(),
+    serverTiming: options.serverTiming,
   };
 }
 

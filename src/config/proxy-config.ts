@@ -38,6 +38,8 @@ export interface UpstreamConfig {
   readonly requestTimeoutMs: number;
   readonly keepaliveMs: number;
   readonly userAgent: string;
+  /** Add a `Server-Timing` header with our phases to each proxied response. */
+  readonly serverTiming: boolean;
 }
 
 export interface ProxyConfig {

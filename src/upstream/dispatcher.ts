@@ -1,10 +1,13 @@
 // The pooled HTTP/1.1 connections to the API server. The forwarding pre-study measured undici's
 // Pool driven by dispatch() as the fastest core; TLS material is handed over once per pool.
 
-import { Pool } from 'undici';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { Pool, buildConnector } from 'undici';
 import { UPSTREAM_CONNECT_TIMEOUT_MS, UPSTREAM_CONNECTIONS } from '../config/defaults.js';
 import type { UpstreamConfig } from '../config/proxy-config.js';
 import type { TlsIdentity } from '../credentials/credentials.js';
+import { recordConnection, recordReadyConnection } from '../observe/timeline.js';
 import { connectThroughProxy } from './proxy/connector.js';
 import { tlsConnectOptions } from './tls-options.js';
 
@@ -23,9 +26,28 @@ export function createUpstreamPool(upstream: UpstreamConfig, identity?: TlsIdent
     // Watches and log streams may be silent for minutes: never time out a body.
     bodyTimeout: 0,
     headersTimeout: upstream.requestTimeoutMs,
-    // Without a proxy, undici's own connector: the direct path stays as fast as it was.
-    connect: upstream.proxy === undefined ? connect : connectThroughProxy(upstream.proxy, connect),
+    // Without a proxy, undici's own connector (what it builds from options itself), timed.
+    connect: timed(upstream.proxy === undefined ? buildConnector(connect) : connectThroughProxy(upstream.proxy, connect)),
   });
+}
+
+/** Records each new connection's DNS, TCP and TLS times for the request timelines. */
+function timed(connector: buildConnector.connector): buildConnector.connector {
+  return (options, callback) => {
+    const startedAt = performance.now();
+    const https = options.protocol === 'https:';
+    let recorded = false;
+    const socket: unknown = connector(options, (...result) => {
+      if (result[0] === null && !recorded) recordReadyConnection(result[1], startedAt);
+      callback(...result);
+    });
+    // undici's own connector returns the socket at once, so its events can be watched.
+    if (socket !== undefined && socket !== null) {
+      recorded = true;
+      recordConnection(socket as Socket, https);
+    }
+    return socket as ReturnType<buildConnector.connector>;
+  };
 }
 
 /**

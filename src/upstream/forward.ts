@@ -6,6 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { UpstreamConfig } from '../config/proxy-config.js';
 import { NOTHING, type AuthMaterial } from '../credentials/credentials.js';
+import { performance } from 'node:perf_hooks';
+import { RequestTimeline, watchUndiciConnections } from '../observe/timeline.js';
 import { credentialFailure } from './credential-failure.js';
 import type { UpstreamPools } from './dispatcher.js';
 import { auditIdFor, buildUpstreamHeaders, clientAddress, hasRequestBody, sendsOwnAuthorization, type InjectedHeaders } from './headers.js';
@@ -54,6 +56,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 
 export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, events: ForwardEvents): Forwarder {
   const { credentials } = upstream;
+  watchUndiciConnections();
   // undici takes SNI per request from the Host header unless told: --tls-server-name must win.
   const servername = upstream.tls?.servername;
   const injectBase = {
@@ -75,7 +78,7 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
     };
     const onUnauthorized =
       auth === NOTHING || credentials.unauthorized === undefined ? undefined : () => refreshAfter401(out, body, auth, mayReplay);
-    pools.for(auth.tlsIdentity).dispatch(options, new ResponseRelay(res, upstream.server, events, onUnauthorized));
+    pools.for(auth.tlsIdentity).dispatch(options, new ResponseRelay(res, upstream.server, events, onUnauthorized, upstream.serverTiming));
   }
 
   /**
@@ -99,6 +102,7 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
 
   return {
     forward(req, res, path, query) {
+      const timeline = RequestTimeline.start(res);
       const out: Outgoing = { req, res, target: upstream.pathPrefix + path + query, auditId: auditIdFor(req) };
       // Every answer carries the ID, ours too (a 502 joins the log as well as a 200 does).
       res.setHeader('Audit-Id', out.auditId);
@@ -111,6 +115,7 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
       if (!(auth instanceof Promise) && !bufferBody) {
         return send(out, hasBody ? req : null, auth, !hasBody);
       }
+      if (auth instanceof Promise) void auth.then(() => (timeline.credentialsAt = performance.now()), () => undefined);
       const body: Promise<Body> = bufferBody ? readBody(req) : Promise.resolve(hasBody ? req : null);
       Promise.all([auth, body]).then(
         ([ready, readyBody]) => send(out, readyBody, ready, readyBody === null || Buffer.isBuffer(readyBody)),

@@ -2,8 +2,10 @@
 // undici's dispatch() handler API (see the pre-study).
 
 import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { ProxyError } from '../errors.js';
+import { RequestTimeline, requestStarting } from '../observe/timeline.js';
 import { stripResponseHopHeaders } from './headers.js';
 import { toProxyError } from './upstream-errors.js';
 
@@ -24,6 +26,12 @@ export interface ForwardEvents {
 export type UnauthorizedHook = () => (() => void) | undefined;
 
 const CLIENT_GONE = new Error('client closed the connection');
+
+/** Ours goes after the API server's own entries, if it sent any. */
+function appendTiming(upstream: string | string[] | undefined, ours: string): string {
+  const theirs = Array.isArray(upstream) ? upstream.join(', ') : upstream;
+  return theirs === undefined || theirs === '' ? ours : `${theirs}, ${ours}`;
+}
 
 /**
  * Bytes a response may hold for a slow client before the upstream is paused. Pausing on every
@@ -57,13 +65,17 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
 
   /** Set while a 401 is being read and dropped before the request is replayed. */
   private replay: (() => void) | undefined;
+  private readonly timeline: RequestTimeline | undefined;
 
   constructor(
     private readonly res: ServerResponse,
     private readonly server: URL,
     private readonly events: ForwardEvents,
     private readonly onUnauthorized?: UnauthorizedHook,
+    /** Send the phases so far as a `Server-Timing` response header. */
+    private readonly serverTiming = false,
   ) {
+    this.timeline = RequestTimeline.of(res);
     // 'close' also follows a response we ended early (a stream at shutdown): abort in both cases.
     res.once('close', () => {
       if (!this.done) this.controller?.abort(CLIENT_GONE);
@@ -72,6 +84,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Controller): void {
     this.controller = controller;
+    if (this.timeline !== undefined) requestStarting(this.timeline);
     if (this.res.destroyed) controller.abort(CLIENT_GONE);
   }
 
@@ -81,6 +94,10 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     if (statusCode === 401 && this.onUnauthorized !== undefined) {
       this.replay = this.onUnauthorized();
       if (this.replay !== undefined) return;
+    }
+    if (this.timeline !== undefined) {
+      this.timeline.firstByteAt = performance.now();
+      if (this.serverTiming) headers['server-timing'] = appendTiming(headers['server-timing'], this.timeline.serverTiming());
     }
     stripResponseHopHeaders(headers);
     this.res.writeHead(statusCode, statusMessage, headers);
@@ -93,6 +110,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.replay !== undefined) return;
+    if (this.timeline !== undefined) this.timeline.responseBytes += chunk.length;
     if (this.res.writableEnded) return controller.abort(CLIENT_GONE);
     if (this.chunks++ > 0 && !this.corked) {
       this.corked = true;
@@ -108,6 +126,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     this.done = true;
     if (this.replay !== undefined) return this.replay();
+    if (this.timeline !== undefined) this.timeline.endAt = performance.now();
     this.uncork();
     this.res.end();
   }

@@ -21,6 +21,7 @@ const base: ProxyOptions = {
   requestTimeoutMs: 0,
   execPluginTimeoutMs: 30_000,
   verifyCredentials: false,
+  serverTiming: true,
   verbosity: 0,
 };
 

@@ -1,0 +1,140 @@
+// Where one proxied request's time went, measured from the events of the parts that do the work:
+// our own stages (credentials), undici's handler callbacks (request written, first and last
+// response byte), undici's `undici:client:sendHeaders` diagnostics channel (which connection),
+// and the new connection's socket events (DNS, TCP, TLS). Nothing is estimated.
+
+import { subscribe } from 'node:diagnostics_channel';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+/** When a connection to the API server was made; times are `performance.now()` milliseconds. */
+export interface ConnectionTiming {
+  readonly startedAt: number;
+  lookupAt?: number;
+  connectAt?: number;
+  /** TLS handshake done (https), or TCP connected (http). */
+  readyAt?: number;
+  /** Whether a request has been sent on it: only the first one is charged the connect time. */
+  used: boolean;
+}
+
+/** Phases in milliseconds, absent when they did not happen (a reused connection has no tls). */
+export interface Phases {
+  credentials?: number;
+  /** Waiting for a free connection, without the time spent opening a new one. */
+  queue?: number;
+  dns?: number;
+  tcp?: number;
+  tls?: number;
+  /** Request headers (and a buffered body) written → first response byte. */
+  server?: number;
+  /** First response byte → last. */
+  transfer?: number;
+  total: number;
+}
+
+const connectionTimings = new WeakMap<Socket, ConnectionTiming>();
+const timelines = new WeakMap<ServerResponse, RequestTimeline>();
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+export class RequestTimeline {
+  readonly startedAt = performance.now();
+  credentialsAt?: number;
+  sentAt?: number;
+  firstByteAt?: number;
+  endAt?: number;
+  /** Set by the channel subscriber: the connection's timing, or `reused`. */
+  connection?: ConnectionTiming | 'reused';
+  responseBytes = 0;
+
+  static of(res: ServerResponse): RequestTimeline | undefined {
+    return timelines.get(res);
+  }
+
+  static start(res: ServerResponse): RequestTimeline {
+    const timeline = new RequestTimeline();
+    timelines.set(res, timeline);
+    return timeline;
+  }
+
+  phases(now = performance.now()): Phases {
+    const phases: Phases = { total: round((this.endAt ?? now) - this.startedAt) };
+    const ready = this.credentialsAt ?? this.startedAt;
+    if (this.credentialsAt !== undefined) phases.credentials = round(this.credentialsAt - this.startedAt);
+    const connection = this.connection;
+    let connectMs = 0;
+    if (connection !== undefined && connection !== 'reused') {
+      const { startedAt, lookupAt, connectAt, readyAt } = connection;
+      if (lookupAt !== undefined) phases.dns = round(lookupAt - startedAt);
+      if (connectAt !== undefined) phases.tcp = round(connectAt - (lookupAt ?? startedAt));
+      if (readyAt !== undefined && connectAt !== undefined && readyAt > connectAt) phases.tls = round(readyAt - connectAt);
+      connectMs = (readyAt ?? startedAt) - startedAt;
+    }
+    if (this.sentAt !== undefined) phases.queue = round(Math.max(0, this.sentAt - ready - connectMs));
+    if (this.sentAt !== undefined && this.firstByteAt !== undefined) phases.server = round(this.firstByteAt - this.sentAt);
+    if (this.firstByteAt !== undefined && this.endAt !== undefined) phases.transfer = round(this.endAt - this.firstByteAt);
+    return phases;
+  }
+
+  /** `Server-Timing` (W3C) for the phases known when the response headers go out. */
+  serverTiming(): string {
+    const phases = this.phases();
+    const parts: string[] = [];
+    for (const name of ['credentials', 'queue', 'dns', 'tcp', 'tls', 'server'] as const) {
+      const ms = phases[name];
+      if (ms !== undefined) parts.push(`${name};dur=${ms}`);
+    }
+    return parts.join(', ');
+  }
+}
+
+/** Records when a new connection looked up, connected and finished its handshake. */
+export function recordConnection(socket: Socket, https: boolean): void {
+  const timing: ConnectionTiming = { startedAt: performance.now(), used: false };
+  connectionTimings.set(socket, timing);
+  socket.once('lookup', () => (timing.lookupAt = performance.now()));
+  socket.once('connect', () => {
+    timing.connectAt = performance.now();
+    if (!https) timing.readyAt = timing.connectAt;
+  });
+  if (https) socket.once('secureConnect', () => (timing.readyAt = performance.now()));
+}
+
+/** For connectors that hand the socket over only when it is ready (through a forward proxy). */
+export function recordReadyConnection(socket: Socket, startedAt: number): void {
+  const now = performance.now();
+  connectionTimings.set(socket, { startedAt, connectAt: startedAt, readyAt: now, used: false });
+}
+
+/**
+ * The timeline whose request undici is about to write. undici calls the handler's
+ * onRequestStart and then, synchronously, publishes `undici:client:sendHeaders` with the socket.
+ */
+let starting: RequestTimeline | undefined;
+
+export function requestStarting(timeline: RequestTimeline): void {
+  timeline.sentAt = performance.now();
+  starting = timeline;
+}
+
+let subscribed = false;
+
+/** Subscribes once to the undici channel that tells which connection carries a request. */
+export function watchUndiciConnections(): void {
+  if (subscribed) return;
+  subscribed = true;
+  subscribe('undici:client:sendHeaders', (message) => {
+    const timeline = starting;
+    starting = undefined;
+    if (timeline === undefined) return;
+    const socket = (message as { socket: Socket }).socket;
+    const timing = connectionTimings.get(socket);
+    if (timing === undefined || timing.used) timeline.connection = 'reused';
+    else {
+      timing.used = true;
+      timeline.connection = timing;
+    }
+  });
+}
