@@ -102,6 +102,7 @@ function upstreamConfig(
     keepaliveMs: options.keepaliveMs,
     userAgent: userAgent(),
     serverTiming: options.serverTiming,
+    verbosity: options.verbosity,
   };
 }
 

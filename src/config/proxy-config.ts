@@ -38,6 +38,8 @@ export interface UpstreamConfig {
   readonly requestTimeoutMs: number;
   readonly keepaliveMs: number;
   readonly userAgent: string;
+  /** kubectl's -v: from 7 on, request headers are kept for the log; from 8 on, response headers. */
+  readonly verbosity: number;
   /** Add a `Server-Timing` header with our phases to each proxied response. */
   readonly serverTiming: boolean;
 }

@@ -48,6 +48,11 @@ export class RequestTimeline {
   /** Set by the channel subscriber: the connection's timing, or `reused`. */
   connection?: ConnectionTiming | 'reused';
   responseBytes = 0;
+  /** Kept only at -v=7 and above: the request as sent upstream (target and headers, unredacted). */
+  sent?: { readonly target: string; readonly headers: readonly string[] };
+  /** Set to keep the API server's response headers (-v=8 and above). */
+  keepResponseHeaders = false;
+  responseHeaders?: Readonly<Record<string, string | string[] | undefined>>;
 
   static of(res: ServerResponse): RequestTimeline | undefined {
     return timelines.get(res);

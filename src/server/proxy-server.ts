@@ -16,7 +16,7 @@ import { writeRawAnswer } from './raw-answer.js';
 import { createRequestHandler, readRequest, runStages, writeProxyError } from './request-handler.js';
 import { ConnectionTracker, shutdown } from './shutdown.js';
 import { buildStages } from './stages.js';
-import { logRequest } from './request-log.js';
+import { createRequestLog } from './request-log.js';
 
 export interface RunningProxy {
   /** `127.0.0.1:8001`, `[::1]:8001` or the unix socket path. */
@@ -39,9 +39,10 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
   const handle = createRequestHandler(stages, forwarder);
   // No request timeout (watches and uploads take as long as they take, as in kubectl); 64 KiB
   // stream buffers so that large bodies move in fewer, larger writes.
+  const logRequest = createRequestLog(logger, config.verbosity, config.upstream.server.origin);
   const server = createServer({ requestTimeout: 0, highWaterMark: 64 * 1024 }, (req, res) => {
     tracker.trackResponse(res);
-    logRequest(logger, req, res);
+    logRequest(req, res);
     handle(req, res);
   });
 

@@ -1,30 +1,49 @@
 // One line per request at -v=6 and above, written when the response is done: what was asked,
-// what came back, and where the time went (observe/timeline.ts). Never logs headers' values.
+// what came back, and where the time went (observe/timeline.ts). -v=7 adds the request headers
+// as sent upstream, -v=8 the API server's response headers, -v=9 the request as a curl command;
+// headers sorted, every credential masked (observe/redact.ts), secrets in the query too.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../observe/logger.js';
+import { curlCommand, redactTarget, redactedHeaders } from '../observe/redact.js';
 import { RequestTimeline } from '../observe/timeline.js';
 
-export function logRequest(logger: Logger, req: IncomingMessage, res: ServerResponse): void {
-  if (!logger.isLevelEnabled('debug')) return;
-  const start = process.hrtime.bigint();
-  res.once('close', () => {
-    const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    const timeline = RequestTimeline.of(res);
-    logger.debug(
-      {
-        method: req.method,
-        url: req.url,
-        status: res.statusCode,
-        completed: res.writableFinished,
-        ms: Math.round(ms * 1000) / 1000,
-        // Joins this line to the API server's audit event (its auditID).
-        auditID: res.getHeader('audit-id'),
-        ...(timeline === undefined
-          ? {}
-          : { connection: timeline.connection === undefined ? undefined : timeline.connection === 'reused' ? 'reused' : 'new', phases: timeline.phases(), responseBytes: timeline.responseBytes }),
-      },
-      'request completed',
-    );
-  });
+export type RequestLog = (req: IncomingMessage, res: ServerResponse) => void;
+
+const NO_LOG: RequestLog = () => undefined;
+
+function timelineFields(method: string, timeline: RequestTimeline, verbosity: number, origin: string): Record<string, unknown> {
+  const { connection, sent } = timeline;
+  return {
+    ...(connection === undefined ? {} : { connection: connection === 'reused' ? 'reused' : 'new' }),
+    phases: timeline.phases(),
+    responseBytes: timeline.responseBytes,
+    ...(sent === undefined ? {} : { requestHeaders: redactedHeaders(sent.headers) }),
+    ...(timeline.responseHeaders === undefined ? {} : { responseHeaders: redactedHeaders(timeline.responseHeaders) }),
+    ...(sent === undefined || verbosity < 9 ? {} : { curl: curlCommand(method, origin + sent.target, sent.headers) }),
+  };
+}
+
+export function createRequestLog(logger: Logger, verbosity: number, origin: string): RequestLog {
+  if (!logger.isLevelEnabled('debug')) return NO_LOG;
+  return (req, res) => {
+    const start = process.hrtime.bigint();
+    res.once('close', () => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      const timeline = RequestTimeline.of(res);
+      logger.debug(
+        {
+          method: req.method,
+          url: redactTarget(req.url ?? ''),
+          status: res.statusCode,
+          completed: res.writableFinished,
+          ms: Math.round(ms * 1000) / 1000,
+          // Joins this line to the API server's audit event (its auditID).
+          auditID: res.getHeader('audit-id'),
+          ...(timeline === undefined ? {} : timelineFields(req.method ?? '', timeline, verbosity, origin)),
+        },
+        'request completed',
+      );
+    });
+  };
 }

@@ -76,6 +76,11 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
       headers: buildUpstreamHeaders(req.rawHeaders, clientAddress(req.socket.remoteAddress), inject),
       body,
     };
+    const timeline = RequestTimeline.of(res);
+    if (timeline !== undefined && upstream.verbosity >= 7) {
+      timeline.sent = { target: out.target, headers: options.headers as string[] };
+      timeline.keepResponseHeaders = upstream.verbosity >= 8;
+    }
     const onUnauthorized =
       auth === NOTHING || credentials.unauthorized === undefined ? undefined : () => refreshAfter401(out, body, auth, mayReplay);
     pools.for(auth.tlsIdentity).dispatch(options, new ResponseRelay(res, upstream.server, events, onUnauthorized, upstream.serverTiming));

@@ -97,6 +97,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     }
     if (this.timeline !== undefined) {
       this.timeline.firstByteAt = performance.now();
+      if (this.timeline.keepResponseHeaders) this.timeline.responseHeaders = { ...headers };
       if (this.serverTiming) headers['server-timing'] = appendTiming(headers['server-timing'], this.timeline.serverTiming());
     }
     stripResponseHopHeaders(headers);

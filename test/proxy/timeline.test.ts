@@ -63,3 +63,30 @@ void t.test('--server-timing=false sends no header; a plugin\'s time is the cred
   t.teardown(() => off.stop());
   t.equal((await fetchText(`${off.url}/version`)).headers['server-timing'], undefined);
 });
+
+void t.test('-v=7 adds request headers, -v=8 response headers, -v=9 a curl command; all sorted and masked', async (t) => {
+  const cluster = await startTestCluster(t);
+  const kubeconfig = cluster.kubeconfig({ token: 'planted-kubeconfig-token', 'client-certificate': cluster.files.clientCert, 'client-key': cluster.files.clientKey });
+  const lineAt = async (v: number) => {
+    const proxy = await startProxyProcess(['--kubeconfig', kubeconfig, '-p', '0', `-v=${v}`], { env: isolatedEnv(cluster.dir) });
+    t.teardown(() => proxy.stop());
+    await fetchText(`${proxy.url}/version?access_token=planted-query-token`, { headers: { cookie: 'session=planted-cookie', 'x-z': 'last', 'x-a': 'first' } });
+    return logLine(proxy, '/version?access_token=<masked>', 1) as Promise<Line & { requestHeaders?: Record<string, string>; responseHeaders?: Record<string, string>; curl?: string }>;
+  };
+  const six = await lineAt(6);
+  t.equal(six.url, '/version?access_token=<masked>', 'a token in the query is masked at every level');
+  t.equal(six.requestHeaders, undefined);
+
+  const seven = await lineAt(7);
+  t.same(Object.keys(seven.requestHeaders!), Object.keys(seven.requestHeaders!).sort(), 'sorted');
+  t.match(seven.requestHeaders, { authorization: 'Bearer <masked>', cookie: '<masked>', 'x-a': 'first', 'x-z': 'last', 'audit-id': /^[0-9a-f-]{36}$/ });
+  t.equal(seven.responseHeaders, undefined);
+
+  const eight = await lineAt(8);
+  t.match(eight.responseHeaders, { 'content-type': 'application/json', 'audit-id': /^[0-9a-f-]{36}$/ }, "the API server's headers");
+  t.equal(eight.curl, undefined);
+
+  const nine = await lineAt(9);
+  t.match(nine.curl, new RegExp(`^curl -v -XGET -H "audit-id: [0-9a-f-]{36}" -H "authorization: Bearer <masked>" .* '${cluster.api.url.replace(/\./g, '\\.')}/version\\?access_token=<masked>'$`));
+  t.notMatch(JSON.stringify([six, seven, eight, nine]), /planted/, 'no planted secret in any of those lines');
+});
