@@ -48,6 +48,7 @@ export function defineFlags<T>(cli: Argv<T>) {
     .option('as-uid', { type: 'string', describe: 'UID to impersonate for the operation.' })
     .option('exec-plugin-timeout', { type: 'string', default: defaults.DEFAULT_EXEC_PLUGIN_TIMEOUT, describe: 'Kill an exec credential plugin that runs longer than this; the requests waiting for it get a 503.' })
     .option('verify-credentials', { type: 'boolean', default: false, describe: 'Fetch exec-plugin and OIDC credentials before serving, and exit with their error if that fails (kubectl fetches them on the first request).' })
+    .option('metrics-address', { type: 'string', describe: 'Serve Prometheus /metrics and the proxy\'s own /healthz and /readyz on HOST:PORT (a listener of its own; off unless given).' })
     .option('server-timing', { type: 'boolean', default: true, describe: 'Add a Server-Timing header (credentials, queue, dns, tcp, tls, server) to proxied responses, for browser devtools; --server-timing=false turns it off.' })
     .option('request-timeout', { type: 'string', default: '0', describe: 'How long to wait for the API server to start answering (e.g. 1s, 2m). 0 means no limit.' })
     .option('v', { type: 'string', default: '0', describe: 'Log level: 6 logs one line per request.' });

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
   const proxy = await startProxy(config, logger);
   process.stdout.write(`Starting to serve on ${proxy.address}\n`);
   logger.info({ identity: config.identity }, 'acting as');
+  if (proxy.metricsAddress !== undefined) logger.info({ address: proxy.metricsAddress }, 'serving /metrics, /healthz and /readyz');
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -43,6 +43,7 @@ export function optionsFromFlags(flags: ParsedFlags, problems: string[]): ProxyO
     execPluginTimeoutMs: duration('exec-plugin-timeout', flags['exec-plugin-timeout'], problems),
     verifyCredentials: flags['verify-credentials'],
     serverTiming: flags['server-timing'],
+    metricsAddress: flags['metrics-address'],
     verbosity: integer('v', flags.v, problems),
     kubeconfig: flags.kubeconfig,
     context: flags.context,

@@ -19,7 +19,7 @@ import { chooseProxy, describeProxy, PROXY_SCHEMES, type ProxyEnvironment } from
 import type { ProxyOptions } from './options.js';
 import type { ListenTarget, ProxyConfig, UpstreamConfig } from './proxy-config.js';
 import { userAgent } from './user-agent.js';
-import { effectiveRejectPaths, withTrailingSlash } from './validate.js';
+import { effectiveRejectPaths, parseHostPort, withTrailingSlash } from './validate.js';
 
 /** The parts of the environment start-up reads, passed in so tests can set them. */
 export interface Environment extends ProxyEnvironment {
@@ -182,6 +182,7 @@ export async function completeConfig(options: ProxyOptions, env: Environment, ru
     filter: filterRules(options),
     upstream,
     verbosity: options.verbosity,
+    ...(options.metricsAddress === undefined ? {} : { metrics: parseHostPort(options.metricsAddress) }),
     identity: `${identity.summary} against ${upstream.server.origin}${upstream.proxy === undefined ? '' : ` through proxy ${describeProxy(upstream.proxy)}`}`,
     warnings,
   });

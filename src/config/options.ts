@@ -28,6 +28,8 @@ export interface ProxyOptions {
   readonly execPluginTimeoutMs: number;
   /** Fetch lazily-fetched credentials (exec, OIDC) at start and fail fast. */
   readonly verifyCredentials: boolean;
+  /** `HOST:PORT` for /metrics, /healthz and /readyz; off unless given. */
+  readonly metricsAddress?: string;
   /** Add our phases as a `Server-Timing` response header. */
   readonly serverTiming: boolean;
   readonly verbosity: number;

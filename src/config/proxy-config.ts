@@ -53,6 +53,8 @@ export interface ProxyConfig {
   readonly filter?: { readonly acceptHosts: RuleList } & RequestFilterRules;
   readonly upstream: UpstreamConfig;
   readonly verbosity: number;
+  /** Where /metrics, /healthz and /readyz are served; absent: nowhere. */
+  readonly metrics?: { readonly host: string; readonly port: number };
   /** Who the proxy acts as, for the start-up log: never a secret. */
   readonly identity: string;
   /** Messages to print at start, kubectl's wording where it has one. */

@@ -59,5 +59,16 @@ export function validateOptions(options: ProxyOptions): string[] {
   if (options.keepaliveMs < 0) problems.push('--keepalive: must not be negative');
   if (options.requestTimeoutMs < 0) problems.push('--request-timeout: must not be negative');
   if (options.execPluginTimeoutMs <= 0) problems.push('--exec-plugin-timeout: must be positive');
+  if (options.metricsAddress !== undefined && parseHostPort(options.metricsAddress) === undefined) {
+    problems.push(`--metrics-address: ${JSON.stringify(options.metricsAddress)} is not HOST:PORT (e.g. 127.0.0.1:9090, [::1]:0)`);
+  }
   return [...problems, ...regexProblems(options)];
+}
+
+/** `host:port` or `[v6]:port`, port 0–65535. */
+export function parseHostPort(value: string): { host: string; port: number } | undefined {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
+  const port = Number(match?.[3]);
+  const host = match?.[1] ?? match?.[2];
+  return host === undefined || port > 65535 ? undefined : { host, port };
 }

@@ -17,24 +17,34 @@ import { createRequestHandler, readRequest, runStages, writeProxyError } from '.
 import { ConnectionTracker, shutdown } from './shutdown.js';
 import { buildStages } from './stages.js';
 import { createRequestLog } from './request-log.js';
+import { ProxyMetrics } from '../observe/metrics.js';
+import { startMetricsServer } from './metrics-server.js';
 
 export interface RunningProxy {
   /** `127.0.0.1:8001`, `[::1]:8001` or the unix socket path. */
   readonly address: string;
+  /** Where /metrics, /healthz and /readyz are served, with --metrics-address. */
+  readonly metricsAddress?: string;
   /** Stops accepting, lets in-flight requests finish within the grace period, ends streams. */
   close(graceMs?: number): Promise<void>;
 }
 
 export async function startProxy(config: ProxyConfig, logger: Logger): Promise<RunningProxy> {
   const stages = buildStages(config);
-  const pools = new UpstreamPools(config.upstream);
+  const metrics = config.metrics === undefined ? undefined : new ProxyMetrics();
+  // With metrics, credential fetches are counted on their way through.
+  const upstream = metrics === undefined ? config.upstream : { ...config.upstream, credentials: metrics.countFetches(config.upstream.credentials) };
+  const pools = new UpstreamPools(upstream, metrics && ((socket) => metrics.upstreamConnected(socket)));
   const tracker = new ConnectionTracker();
-  const forwarder = createForwarder(pools, config.upstream, {
+  const forwarder = createForwarder(pools, upstream, {
     fail(res, error) {
       logger.error({ error: error.message, status: error.statusCode }, 'Error while proxying request');
       writeProxyError(res, error);
     },
-    stream: (res) => tracker.trackStream(res),
+    stream: (res) => {
+      tracker.trackStream(res);
+      metrics?.streamOpened(res);
+    },
   });
   const handle = createRequestHandler(stages, forwarder);
   // No request timeout (watches and uploads take as long as they take, as in kubectl); 64 KiB
@@ -43,10 +53,11 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
   const server = createServer({ requestTimeout: 0, highWaterMark: 64 * 1024 }, (req, res) => {
     tracker.trackResponse(res);
     logRequest(req, res);
+    if (metrics !== undefined) res.once('close', () => metrics.requestDone(req, res));
     handle(req, res);
   });
 
-  const upgrade = createUpgrader(config.upstream, {
+  const upgrade = createUpgrader(upstream, {
     onError: (client, error) => {
       logger.error({ error: error.message, status: error.statusCode }, 'Error while proxying upgrade');
       writeRawAnswer(client, statusAnswer(error.statusCode, error.reason, error.message));
@@ -56,6 +67,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
     socket.on('error', () => socket.destroy());
     // Tracked from the start, so a stop also ends upgrades still waiting for their 101.
     tracker.trackUpgraded(socket);
+    metrics?.upgradeOpened(socket);
     const state = readRequest(req, true);
     if (!('req' in state)) return writeRawAnswer(socket, state);
     const result = runStages(stages, state);
@@ -65,9 +77,13 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
   });
 
   const address = await listen(server, config.listen);
+  const metricsServer = metrics && config.metrics && (await startMetricsServer(config.metrics, metrics, upstream.credentials));
   return {
     address,
+    ...(metricsServer === undefined ? {} : { metricsAddress: metricsServer.address }),
     async close(graceMs = SHUTDOWN_GRACE_MS) {
+      metricsServer?.server.close();
+      metricsServer?.server.closeAllConnections();
       await shutdown(server, tracker, graceMs);
       // Whatever is still running upstream was cut above; don't wait for it.
       await pools.destroy();

@@ -14,7 +14,10 @@ import { tlsConnectOptions } from './tls-options.js';
 /** Idle upstream connections are kept this long (client-go keeps them 90 s; servers often close sooner). */
 const IDLE_TIMEOUT_MS = 30_000;
 
-export function createUpstreamPool(upstream: UpstreamConfig, identity?: TlsIdentity): Pool {
+/** Told of every new connection to the API server (metrics). */
+export type ConnectionListener = (socket: Socket) => void;
+
+export function createUpstreamPool(upstream: UpstreamConfig, identity?: TlsIdentity, onConnection?: ConnectionListener): Pool {
   const connect = {
     timeout: UPSTREAM_CONNECT_TIMEOUT_MS,
     ...(upstream.server.protocol === 'https:' ? tlsConnectOptions(upstream, identity) : {}),
@@ -27,18 +30,21 @@ export function createUpstreamPool(upstream: UpstreamConfig, identity?: TlsIdent
     bodyTimeout: 0,
     headersTimeout: upstream.requestTimeoutMs,
     // Without a proxy, undici's own connector (what it builds from options itself), timed.
-    connect: timed(upstream.proxy === undefined ? buildConnector(connect) : connectThroughProxy(upstream.proxy, connect)),
+    connect: timed(upstream.proxy === undefined ? buildConnector(connect) : connectThroughProxy(upstream.proxy, connect), onConnection),
   });
 }
 
 /** Records each new connection's DNS, TCP and TLS times for the request timelines. */
-function timed(connector: buildConnector.connector): buildConnector.connector {
+function timed(connector: buildConnector.connector, onConnection: ConnectionListener | undefined): buildConnector.connector {
   return (options, callback) => {
     const startedAt = performance.now();
     const https = options.protocol === 'https:';
     let recorded = false;
     const socket: unknown = connector(options, (...result) => {
-      if (result[0] === null && !recorded) recordReadyConnection(result[1], startedAt);
+      if (result[0] === null) {
+        if (!recorded) recordReadyConnection(result[1], startedAt);
+        onConnection?.(result[1]);
+      }
       callback(...result);
     });
     // undici's own connector returns the socket at once, so its events can be watched.
@@ -60,15 +66,18 @@ export class UpstreamPools {
   /** Replaced pools still finishing their requests. */
   private readonly retired = new Set<Pool>();
 
-  constructor(private readonly upstream: UpstreamConfig) {
-    this.pool = createUpstreamPool(upstream);
+  constructor(
+    private readonly upstream: UpstreamConfig,
+    private readonly onConnection?: ConnectionListener,
+  ) {
+    this.pool = createUpstreamPool(upstream, undefined, onConnection);
   }
 
   for(identity: TlsIdentity | undefined): Pool {
     if (identity === this.identity) return this.pool;
     const retired = this.pool;
     this.identity = identity;
-    this.pool = createUpstreamPool(this.upstream, identity);
+    this.pool = createUpstreamPool(this.upstream, identity, this.onConnection);
     this.retired.add(retired);
     retired
       .close()

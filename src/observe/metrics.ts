@@ -1,0 +1,123 @@
+// Prometheus metrics of the proxied traffic, named for the API server's view of each request
+// (verb and resource from request-info.ts), so dashboards line up with the cluster's own.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AuthMaterial, Credentials } from '../credentials/credentials.js';
+import { requestInfo } from './request-info.js';
+import { RequestTimeline, type Phases } from './timeline.js';
+
+const PHASES = ['credentials', 'queue', 'dns', 'tcp', 'tls', 'server', 'transfer', 'total'] as const satisfies readonly (keyof Phases)[];
+/** 0.5 ms to 60 s: local loopback calls to slow lists and long server processing. */
+const SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+function decodedPath(url: string): { path: string; query: string } {
+  const question = url.indexOf('?');
+  const rawPath = question === -1 ? url : url.slice(0, question);
+  let path = rawPath;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    // an undecodable path was refused before it was forwarded; keep it as written
+  }
+  return { path, query: question === -1 ? '' : url.slice(question + 1) };
+}
+
+export class ProxyMetrics {
+  readonly registry = new Registry();
+  private readonly requests = new Counter({
+    name: 'kube_auth_proxy_requests_total',
+    help: 'Proxied requests by the API server verb, resource (with subresource) and HTTP status code.',
+    labelNames: ['verb', 'resource', 'code'] as const,
+    registers: [this.registry],
+  });
+  private readonly phases = new Histogram({
+    name: 'kube_auth_proxy_request_phase_seconds',
+    help: 'Time per phase of a proxied request: credentials, queue, dns, tcp, tls, server, transfer, total.',
+    labelNames: ['phase'] as const,
+    buckets: SECONDS_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly responseBytes = new Counter({
+    name: 'kube_auth_proxy_response_bytes_total',
+    help: 'Response body bytes relayed from the API server.',
+    registers: [this.registry],
+  });
+  private readonly openStreams = new Gauge({
+    name: 'kube_auth_proxy_open_streams',
+    help: 'Responses without a length (watches, followed logs) being relayed now.',
+    registers: [this.registry],
+  });
+  private readonly openUpgrades = new Gauge({
+    name: 'kube_auth_proxy_open_upgrades',
+    help: 'Upgraded connections (exec, attach, port-forward) open now, or waiting for their 101.',
+    registers: [this.registry],
+  });
+  private readonly upstreamConnections = new Gauge({
+    name: 'kube_auth_proxy_upstream_connections',
+    help: 'Pooled connections to the API server open now.',
+    registers: [this.registry],
+  });
+  private readonly credentialFetches = new Counter({
+    name: 'kube_auth_proxy_credential_fetches_total',
+    help: 'Runs of an exec plugin or OIDC refreshes, by result.',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  /** Counts a finished proxied request; requests answered by the proxy itself carry no timeline. */
+  requestDone(req: IncomingMessage, res: ServerResponse): void {
+    const timeline = RequestTimeline.of(res);
+    if (timeline === undefined) return;
+    const { path, query } = decodedPath(req.url ?? '');
+    const info = requestInfo(req.method ?? '', path, query);
+    const resource = info.subresource === '' ? info.resource : `${info.resource}/${info.subresource}`;
+    this.requests.inc({ verb: info.verb, resource, code: String(res.statusCode) });
+    const phases = timeline.phases();
+    for (const phase of PHASES) {
+      const ms = phases[phase];
+      if (ms !== undefined) this.phases.observe({ phase }, ms / 1000);
+    }
+    this.responseBytes.inc(timeline.responseBytes);
+  }
+
+  streamOpened(res: ServerResponse): void {
+    this.openStreams.inc();
+    res.once('close', () => this.openStreams.dec());
+  }
+
+  upgradeOpened(socket: Socket): void {
+    this.openUpgrades.inc();
+    socket.once('close', () => this.openUpgrades.dec());
+  }
+
+  upstreamConnected(socket: Socket): void {
+    this.upstreamConnections.inc();
+    socket.once('close', () => this.upstreamConnections.dec());
+  }
+
+  /**
+   * Wraps a credential source to count its fetches. A fetch shows as a pending promise, shared
+   * by every request that waits on it (single flight), so each distinct promise is one fetch.
+   */
+  countFetches(credentials: Credentials): Credentials {
+    const seen = new WeakSet<Promise<AuthMaterial>>();
+    const count = <T extends AuthMaterial | Promise<AuthMaterial> | undefined>(result: T): T => {
+      if (result instanceof Promise && !seen.has(result)) {
+        seen.add(result);
+        result.then(
+          () => this.credentialFetches.inc({ result: 'success' }),
+          () => this.credentialFetches.inc({ result: 'failure' }),
+        );
+      }
+      return result;
+    };
+    const unauthorized = credentials.unauthorized?.bind(credentials);
+    return {
+      description: credentials.description,
+      current: () => count(credentials.current()),
+      ...(unauthorized === undefined ? {} : { unauthorized: (used: AuthMaterial) => count(unauthorized(used)) }),
+    };
+  }
+}
