@@ -10,6 +10,7 @@ import { parseTarget, type RequestContext, type Route, type UpgradeRequest } fro
 import { discoveryRoute } from './api-server/discovery.js';
 import { execRoute, type ExecSession } from './api-server/exec-websocket.js';
 import { podRoute } from './api-server/pod-routes.js';
+import { portForwardRoute, type PortForwardStream } from './api-server/portforward.js';
 import { PodStore } from './api-server/pods.js';
 import { readBody, sendStatus } from './api-server/respond.js';
 import { testRoute } from './api-server/test-routes.js';
@@ -21,6 +22,8 @@ export { expectedBytesSha256, patternChunks } from './api-server/bytes.js';
 export { EXAMPLE_VERSION } from './api-server/discovery.js';
 export { EXEC_PROTOCOLS, type ExecSession } from './api-server/exec-websocket.js';
 export { SEED_PODS, type Pod, type WatchEvent } from './api-server/pods.js';
+export { PORT_FORWARD_PROTOCOL, type PortForwardStream } from './api-server/portforward.js';
+export { SPDY_EXEC_PROTOCOL } from './api-server/exec-spdy.js';
 
 /** Options of {@link startApiServer}. */
 export interface ApiServerOptions {
@@ -73,8 +76,10 @@ export interface ApiServer {
   deletePod(namespace: string, name: string): void;
   /** How many TLS connections are open now. */
   connections(): number;
-  /** Every pods/exec session so far (WebSocket upgrades that got their 101), in start order. */
+  /** Every pods/exec session so far (WebSocket or SPDY/3.1 upgrades that got their 101 and started), in start order. */
   readonly execSessions: readonly ExecSession[];
+  /** Every port-forwarded connection (SPDY stream pairs) so far, in start order. */
+  readonly portForwards: readonly PortForwardStream[];
   /** Bearer token → user name, as accepted now: tests add and revoke tokens while running. */
   readonly tokens: Map<string, string>;
   /** Stops listening and destroys every connection, open watches and hanging requests included. */
@@ -84,7 +89,7 @@ export interface ApiServer {
 /** Bodies up to kube-apiserver's 3 MiB request limit are kept for parsing; larger ones only hashed. */
 const MAX_KEPT_BODY = 3 * 1024 * 1024;
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-const ROUTES: readonly Route[] = [discoveryRoute, podRoute, execRoute, testRoute];
+const ROUTES: readonly Route[] = [discoveryRoute, podRoute, execRoute, portForwardRoute, testRoute];
 
 interface Shared {
   auth: AuthConfig;
@@ -92,6 +97,7 @@ interface Shared {
   requests: SeenRequest[] | undefined;
   serverAddress: string;
   execSessions: ExecSession[];
+  portForwards: PortForwardStream[];
 }
 
 function seenRequest(req: IncomingMessage, identity: ReturnType<typeof authenticate>): SeenRequest {
@@ -207,7 +213,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const recorded = opts.record === false ? undefined : requests;
   const auth = authConfig(opts);
   const execSessions: ExecSession[] = [];
-  serveRequests(server, { auth, store, requests: recorded, serverAddress: `${urlHost}:${port}`, execSessions });
+  const portForwards: PortForwardStream[] = [];
+  serveRequests(server, { auth, store, requests: recorded, serverAddress: `${urlHost}:${port}`, execSessions, portForwards });
   let closing: Promise<void> | undefined;
   return {
     url: `https://${urlHost}:${port}`,
@@ -223,6 +230,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     connections: () => sockets.tls.size,
     tokens: auth.tokens,
     execSessions,
+    portForwards,
     close: () => (closing ??= closeServer(server, sockets)),
   };
 }

@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { Identity } from './auth.js';
 import type { ExecSession } from './exec-websocket.js';
 import type { PodStore } from './pods.js';
+import type { PortForwardStream } from './portforward.js';
 import type { BodyInfo } from './respond.js';
 
 /** One request, as routes see it. */
@@ -22,6 +23,8 @@ export interface RequestContext {
   serverAddress: string;
   /** Exec sessions so far, in start order. */
   execSessions: ExecSession[];
+  /** Port-forwarded connections so far, in start order. */
+  portForwards: PortForwardStream[];
   /** Set for upgrade requests: `res` writes to this socket until a route takes it over. */
   upgrade?: UpgradeRequest;
 }

@@ -1,12 +1,15 @@
 // pods/exec of the example API server over WebSocket, as kube-apiserver serves kubectl ≥ 1.31
 // (KEP-4006): subprotocol v5.channel.k8s.io (or v4), a channel byte before each binary message,
 // and the command's end as a v1 Status on the error channel, the way kubelet reports it.
-// Upgrades reach this route after the same authentication as any request (upgrades.ts).
+// Upgrades reach this route after the same authentication as any request (upgrades.ts); SPDY/3.1
+// upgrades are handed to exec-spdy.ts once the options are checked.
 import type { Socket } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { matches, type RequestContext, type Route } from './context.js';
 import { startCommand, type CommandIO } from './exec-commands.js';
 import { sendStatus } from './respond.js';
+import { acceptSpdyExec } from './exec-spdy.js';
+import { isSpdyUpgrade } from './spdy-session.js';
 import { acceptValue, CloseCode, closeFrame, encodeFrame, FrameReader, Opcode, WebSocketProtocolError, type Message } from './websocket.js';
 
 /** Subprotocols this server speaks (apimachinery util/remotecommand constants). */
@@ -25,7 +28,7 @@ export interface ExecSession {
   namespace: string;
   pod: string;
   command: string[];
-  /** The negotiated subprotocol, e.g. `v5.channel.k8s.io`. */
+  /** The negotiated subprotocol, e.g. `v5.channel.k8s.io` (always `v4.channel.k8s.io` over SPDY). */
   protocol: string;
   stdinBytes: number;
   /** Set when the command ended and its status was sent. */
@@ -34,7 +37,7 @@ export interface ExecSession {
   stdinClosed: boolean;
 }
 
-interface ExecOptions {
+export interface ExecOptions {
   command: string[];
   stdin: boolean;
   stdout: boolean;
@@ -61,7 +64,7 @@ function execOptions(ctx: RequestContext, containers: readonly string[]): ExecOp
 /** The first subprotocol the client offers that this server speaks, as apimachinery's wsstream picks. */
 function negotiate(req: IncomingMessage): { protocol: string; key: string } | string {
   const upgrade = String(req.headers.upgrade ?? '');
-  if (upgrade.toLowerCase() !== 'websocket') return `the example API server serves exec over WebSocket only, not ${upgrade}`;
+  if (upgrade.toLowerCase() !== 'websocket') return `the example API server serves exec over WebSocket or SPDY/3.1 only, not ${upgrade}`;
   const key = req.headers['sec-websocket-key'];
   if (req.headers['sec-websocket-version'] !== '13' || key === undefined) return 'a WebSocket upgrade needs Sec-WebSocket-Version 13 and a Sec-WebSocket-Key';
   const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
@@ -84,6 +87,7 @@ export const execRoute: Route = (ctx) => {
     const options = execOptions(ctx, pod.spec.containers.map((c) => c.name));
     const handshake = ctx.upgrade === undefined ? 'Upgrade request required' : negotiate(ctx.req);
     if (typeof options === 'string') sendStatus(ctx.res, 400, options);
+    else if (ctx.upgrade !== undefined && isSpdyUpgrade(ctx.req)) acceptSpdyExec(ctx, { namespace, pod: name, command: options.command }, options);
     else if (typeof handshake === 'string') sendStatus(ctx.res, 400, handshake);
     else accept(ctx, handshake, { namespace, pod: name, command: options.command, protocol: handshake.protocol, stdinBytes: 0, stdinClosed: false }, options);
   }
@@ -109,7 +113,7 @@ function accept(ctx: RequestContext, handshake: { protocol: string; key: string 
 }
 
 /** kubelet's Status for a command's end (pkg/kubelet/cri/streaming/remotecommand). */
-function exitStatus(command: readonly string[], code: number): object {
+export function exitStatus(command: readonly string[], code: number): object {
   if (code === 0) return { metadata: {}, status: 'Success' };
   return {
     metadata: {},
@@ -120,7 +124,7 @@ function exitStatus(command: readonly string[], code: number): object {
   };
 }
 
-function internalError(message: string): object {
+export function internalError(message: string): object {
   const full = `Internal error occurred: error executing command in container: ${message}`;
   return { metadata: {}, status: 'Failure', message: full, reason: 'InternalError', details: { causes: [{ message: full }] }, code: 500 };
 }

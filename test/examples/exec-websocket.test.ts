@@ -192,7 +192,7 @@ void t.test('refusals are plain HTTP Status answers, never an upgrade', async (t
     ['an unknown container', EXEC + '?command=true&stdout=true&container=db', websocket(), true, 400, /container db is not valid for pod web-0/],
     ['no command', EXEC + '?stdout=true', websocket(), true, 400, /at least one command/],
     ['no stream', EXEC + '?command=true', websocket(), true, 400, /at least 1 of stdin, stdout, stderr/],
-    ['SPDY, which this server does not speak', EXEC + '?command=true&stdout=true', { Connection: 'Upgrade', Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': 'v4.channel.k8s.io' }, true, 400, /WebSocket only, not SPDY\/3\.1/],
+    ['a protocol this server does not speak (SPDY/3.1 is served: test/examples/spdy.test.ts)', EXEC + '?command=true&stdout=true', { Connection: 'Upgrade', Upgrade: 'h2c' }, true, 400, /WebSocket or SPDY\/3\.1 only, not h2c/],
     ['no protocol this server speaks', EXEC + '?command=true&stdout=true', websocket('v1.channel.k8s.io'), true, 400, /requested protocol\(s\) are not supported/],
     ['no upgrade at all', EXEC + '?command=true&stdout=true', { Connection: 'close' }, true, 400, /Upgrade request required/],
     ['an upgrade of another path gets its plain answer', '/version', websocket(), true, 200, /"gitVersion"/],

@@ -1,0 +1,194 @@
+// kubectl's SPDY/3.1 paths through the proxy, end to end: real kubectl 1.32 with its WebSocket
+// defaults turned off → the built proxy (which pipes the upgraded bytes) → the example API
+// server, which speaks SPDY: exec with the v4.channel.k8s.io streams, and port-forward to a pod
+// whose every port echoes.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import t from 'tap';
+import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { isolatedEnv, startProxyProcess, type ProxyProcess } from '../helpers/proxy-process.js';
+
+interface KubectlResult {
+  readonly code: number | null;
+  readonly stdout: Buffer;
+  readonly stderr: string;
+}
+
+/** kubectl against the proxy only (an empty kubeconfig); on SPDY for exec and port-forward unless `websockets`. */
+function kubectlEnv(cluster: TestCluster, websockets = false): NodeJS.ProcessEnv {
+  const emptyKubeconfig = join(cluster.dir, 'empty-kubeconfig');
+  writeFileSync(emptyKubeconfig, '');
+  return isolatedEnv(cluster.dir, { KUBECONFIG: emptyKubeconfig, KUBECTL_REMOTE_COMMAND_WEBSOCKETS: String(websockets), KUBECTL_PORT_FORWARD_WEBSOCKETS: String(websockets) });
+}
+
+/** Runs kubectl to completion with `input` on its stdin, bounded by 30 s. */
+function kubectl(proxy: ProxyProcess, env: NodeJS.ProcessEnv, args: readonly string[], input?: Buffer): Promise<KubectlResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('kubectl', ['--server', proxy.url, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`kubectl ${args.join(' ')} did not finish within 30 s; stderr: ${stderr}`));
+    }, 30_000);
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(stdout), stderr });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+  });
+}
+
+/** Starts `kubectl port-forward` and resolves with the local port it prints, within 20 s. */
+function portForward(proxy: ProxyProcess, env: NodeJS.ProcessEnv, args: readonly string[]): Promise<{ child: ChildProcessWithoutNullStreams; localPort: number; stderr(): string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('kubectl', ['--server', proxy.url, 'port-forward', ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`kubectl port-forward printed no local port within 20 s; stdout: ${stdout} stderr: ${stderr}`));
+    }, 20_000);
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      const match = /^Forwarding from 127\.0\.0\.1:(\d+) -> \d+$/m.exec(stdout);
+      if (match === null) return;
+      clearTimeout(timer);
+      resolve({ child, localPort: Number(match[1]), stderr: () => stderr });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`kubectl port-forward exited with ${code}; stderr: ${stderr}`));
+    });
+  });
+}
+
+/** Stops a child by its pid and waits for it, bounded by 10 s. */
+function stopChild(child: ChildProcessWithoutNullStreams): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`kubectl (pid ${child.pid}) did not exit within 10 s`)), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    process.kill(child.pid!, 'SIGTERM');
+  });
+}
+
+/** Sends `payload` to a local port, half-closes, and resolves with everything read until the other side closes (within 30 s). */
+function echoThrough(port: number, payload: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`echo through port ${port} not finished within 30 s; got ${Buffer.concat(chunks).length} bytes`));
+    }, 30_000);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    socket.once('end', () => {
+      clearTimeout(timer);
+      socket.end();
+      resolve(Buffer.concat(chunks));
+    });
+    socket.end(payload);
+  });
+}
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+void t.test('kubectl exec over SPDY/3.1 through the proxy with --allow-exec', async (t) => {
+  const cluster = await startTestCluster(t);
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '--allow-exec'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+  const env = kubectlEnv(cluster);
+
+  void t.test('echo: output and exit code 0, negotiated as SPDY/3.1 with v4.channel.k8s.io', async (t) => {
+    const result = await kubectl(proxy, env, ['exec', 'web-0', '--', 'echo', 'hi']);
+    t.equal(result.stdout.toString(), 'hi\n');
+    t.equal(result.code, 0, result.stderr);
+    t.match(cluster.api.execSessions.at(-1), { pod: 'web-0', command: ['echo', 'hi'], protocol: 'v4.channel.k8s.io', exitCode: 0 });
+    const seen = cluster.api.requests.find((request) => request.url.includes('/exec?command=echo'));
+    t.match(seen, { user: 'kube-admin', authKind: 'certificate', headers: { upgrade: 'SPDY/3.1', 'x-stream-protocol-version': /v4\.channel\.k8s\.io/ } });
+  });
+
+  void t.test('cat: 2 MiB of stdin echoed byte-exact, and closing stdin ends the command', async (t) => {
+    const input = randomBytes(2 * 1024 * 1024 + 13);
+    const result = await kubectl(proxy, env, ['exec', '-i', 'web-0', '--', 'cat'], input);
+    t.equal(result.code, 0, result.stderr);
+    t.equal(result.stdout.length, input.length, 'as many bytes out as in');
+    t.equal(sha256(result.stdout), sha256(input), 'byte-exact');
+    t.match(cluster.api.execSessions.at(-1), { command: ['cat'], stdinBytes: input.length, stdinClosed: true, exitCode: 0 });
+  });
+
+  void t.test('a non-zero exit code and stderr reach kubectl', async (t) => {
+    const three = await kubectl(proxy, env, ['exec', 'web-0', '--', 'sh', '-c', 'exit 3']);
+    t.equal(three.code, 3);
+    t.match(three.stderr, /command terminated with exit code 3/);
+    const missing = await kubectl(proxy, env, ['exec', 'web-0', '--', 'cat', '/nope']);
+    t.equal(missing.code, 1);
+    t.match(missing.stderr, /cat: \/nope: No such file or directory/);
+  });
+});
+
+void t.test('kubectl port-forward over SPDY/3.1 through the proxy (allowed by default)', async (t) => {
+  const cluster = await startTestCluster(t);
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+  const forward = await portForward(proxy, kubectlEnv(cluster), ['pod/web-0', ':80']);
+  t.teardown(() => stopChild(forward.child));
+
+  const payload = randomBytes(4 * 1024 * 1024 + 7);
+  const echoed = await echoThrough(forward.localPort, payload);
+  t.equal(echoed.length, payload.length, 'as many bytes back as sent');
+  t.equal(sha256(echoed), sha256(payload), '4 MiB echoed byte-exact both ways');
+
+  // A second connection over the same SPDY session gets its own pair of streams.
+  const small = Buffer.from('second connection\n');
+  t.same(await echoThrough(forward.localPort, small), small);
+  t.match(cluster.api.portForwards, [
+    { namespace: 'default', pod: 'web-0', port: 80, bytes: payload.length, done: true },
+    { pod: 'web-0', port: 80, bytes: small.length, done: true },
+  ]);
+  t.equal(cluster.api.portForwards[0]?.requestId === cluster.api.portForwards[1]?.requestId, false, 'distinct request ids');
+  const seen = cluster.api.requests.find((request) => request.url.endsWith('/pods/web-0/portforward'));
+  t.match(seen, { method: 'POST', user: 'kube-admin', headers: { upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'portforward.k8s.io' } });
+
+  await stopChild(forward.child);
+  t.notMatch(forward.stderr(), /error|Unhandled/i, 'kubectl reported no error');
+});
+
+void t.test("kubectl port-forward tunnelled in WebSocket (kubectl 1.32's default) through the proxy", async (t) => {
+  const cluster = await startTestCluster(t);
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+  const forward = await portForward(proxy, kubectlEnv(cluster, true), ['pod/web-0', ':8080']);
+  t.teardown(() => stopChild(forward.child));
+
+  const payload = randomBytes(4 * 1024 * 1024 + 3);
+  const echoed = await echoThrough(forward.localPort, payload);
+  t.equal(echoed.length, payload.length, 'as many bytes back as sent');
+  t.equal(sha256(echoed), sha256(payload), '4 MiB echoed byte-exact both ways');
+  t.match(cluster.api.portForwards, [{ pod: 'web-0', port: 8080, bytes: payload.length, done: true }]);
+  const seen = cluster.api.requests.filter((request) => request.url.includes('/pods/web-0/portforward'));
+  t.equal(seen.length, 1, 'one upgrade, no SPDY fallback');
+  t.match(seen[0], { method: 'GET', user: 'kube-admin', headers: { upgrade: 'websocket', 'sec-websocket-protocol': /SPDY\/3\.1\+portforward\.k8s\.io/ } });
+
+  await stopChild(forward.child);
+  t.notMatch(forward.stderr(), /error|Unhandled/i, 'kubectl reported no error');
+});
