@@ -8,7 +8,7 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import type { UpstreamConfig } from '../config/proxy-config.js';
 import { ProxyError } from '../errors.js';
-import { buildUpstreamHeaders, clientAddress, hasRequestBody, sendsOwnAuthorization } from './headers.js';
+import { auditIdFor, buildUpstreamHeaders, clientAddress, hasRequestBody, sendsOwnAuthorization } from './headers.js';
 import { dialThroughProxy } from './proxy/connector.js';
 import { tlsConnectOptions } from './tls-options.js';
 import { toProxyError } from './upstream-errors.js';
@@ -103,13 +103,24 @@ function relay(from: Socket, to: Socket): void {
   from.once('end', () => to.end());
 }
 
+/** How long a side that the other closed after ending may take to write out what it was sent. */
+const CLOSE_FLUSH_DEADLINE_MS = 10_000;
+
 function pipeBothWays(client: Socket, upstream: Socket): void {
   const closeBoth = () => {
     client.destroy();
     upstream.destroy();
   };
-  client.once('close', closeBoth);
-  upstream.once('close', closeBoth);
+  // A side that ended cleanly had all its bytes relayed and `other` ended (relay): `other` writes
+  // them out before it is closed (a slow client still gets the last bytes, e.g. exec's exit
+  // status), within a deadline for a peer that never reads. Otherwise both close at once.
+  const closeAfterFlush = (other: Socket) => () => {
+    if (other.destroyed || !other.writableEnded || other.writableFinished) return closeBoth();
+    other.once('finish', closeBoth);
+    setTimeout(closeBoth, CLOSE_FLUSH_DEADLINE_MS).unref();
+  };
+  client.once('close', closeAfterFlush(upstream));
+  upstream.once('close', closeAfterFlush(client));
   client.on('error', closeBoth);
   upstream.on('error', closeBoth);
   relay(client, upstream);
@@ -166,6 +177,7 @@ export function createUpgrader(upstream: UpstreamConfig, callbacks: UpgradeCallb
         overrideClientAuth: upstream.overrideClientAuth,
         authorization: auth.authorization,
         impersonation: upstream.impersonation,
+        auditId: auditIdFor(req),
       },
       UPGRADE_HEADERS,
     );

@@ -1,70 +1,17 @@
 // Upgrade requests get their own connection: 101 pipes both ways (any protocol, SPDY too),
 // a refusal ≥ 400 is passed through with its body, and anything else is a clear error.
 import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:https';
 import { connect, type Socket } from 'node:net';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { stringify } from 'yaml';
 import { writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createPki, writePki } from '../../examples/pki.js';
 import { EXEC_V1, execCredential, writePlugin } from '../helpers/exec-plugin.js';
 import { isolatedEnv, startProxyProcess } from '../helpers/proxy-process.js';
+import { upgradeSetup } from '../helpers/upgrade-upstream.js';
 
 const run = promisify(execFile);
-
-interface Upstream {
-  server: Server;
-  port: number;
-  seen: { url: string; headers: Record<string, string | string[] | undefined> }[];
-}
-
-/** An HTTPS server whose upgrade answer depends on the path: /echo → 101 + echo, /refuse → 403, /ok → 200. */
-async function startUpgradeUpstream(t: Test, pki: ReturnType<typeof createPki>): Promise<Upstream> {
-  const seen: Upstream['seen'] = [];
-  const server = createServer({ cert: pki.serverCert, key: pki.serverKey });
-  server.on('upgrade', (req, socket: Socket, head: Buffer) => {
-    seen.push({ url: req.url ?? '', headers: req.headers });
-    if (req.url?.startsWith('/echo')) {
-      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\r\nearly-bytes|');
-      if (head.length > 0) socket.write(head);
-      socket.pipe(socket);
-    } else if (req.url?.startsWith('/hang')) {
-      // never answers
-    } else if (req.url?.startsWith('/reset')) {
-      socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 1000\r\n\r\npartial');
-      setImmediate(() => socket.destroy());
-    } else if (req.url?.startsWith('/refuse')) {
-      const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'pods "p" is forbidden', reason: 'Forbidden', code: 403 });
-      socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
-    } else {
-      socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return { server, port: (server.address() as { port: number }).port, seen };
-}
-
-/** A PKI, the upgrade upstream and a kubeconfig with a token for it. */
-async function upgradeSetup(t: Test): Promise<{ dir: string; upstream: Upstream; kubeconfig: string }> {
-  const dir = t.testdir({});
-  const pki = createPki();
-  const files = writePki(`${dir}/pki`, pki);
-  const upstream = await startUpgradeUpstream(t, pki);
-  const kubeconfig = `${dir}/kubeconfig`;
-  writeFileSync(kubeconfig, stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
-    clusters: [{ name: 'k', cluster: { server: `https://127.0.0.1:${upstream.port}`, 'certificate-authority': files.caCert } }],
-    users: [{ name: 'u', user: { token: 'upgrade-token' } }],
-    contexts: [{ name: 'c', context: { cluster: 'k', user: 'u' } }],
-  }));
-  return { dir, upstream, kubeconfig };
-}
 
 /** Sends raw bytes and resolves with everything the proxy answered until it closed (bounded). */
 function exchange(port: number, bytes: string): Promise<string> {
