@@ -41,6 +41,8 @@ const round = (ms: number) => Math.round(ms * 1000) / 1000;
 
 export class RequestTimeline {
   readonly startedAt = performance.now();
+  /** The request's Audit-ID, sent upstream and returned to the client (upstream/headers.ts). */
+  auditId = '';
   credentialsAt?: number;
   sentAt?: number;
   firstByteAt?: number;

@@ -1,6 +1,7 @@
 // One request's path: canonical target → stages (host check, static files, API prefix, filters)
 // → forward. Each stage either answers and stops, or passes the request on.
 
+import { RequestTimeline } from '../observe/timeline.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProxyError } from '../errors.js';
 import type { Forwarder } from '../upstream/forward.js';
@@ -45,6 +46,8 @@ export function writeAnswer(res: ServerResponse, answer: Answer): void {
 export function writeProxyError(res: ServerResponse, error: ProxyError): void {
   // The client may have left while credentials were fetched.
   if (res.destroyed || res.headersSent) return;
+  const auditId = RequestTimeline.of(res)?.auditId;
+  if (auditId) res.setHeader('Audit-Id', auditId);
   writeAnswer(res, statusAnswer(error.statusCode, error.reason, error.message));
 }
 

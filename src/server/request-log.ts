@@ -39,7 +39,7 @@ export function createRequestLog(logger: Logger, verbosity: number, origin: stri
           completed: res.writableFinished,
           ms: Math.round(ms * 1000) / 1000,
           // Joins this line to the API server's audit event (its auditID).
-          auditID: res.getHeader('audit-id'),
+          auditID: timeline?.auditId,
           ...(timeline === undefined ? {} : timelineFields(req.method ?? '', timeline, verbosity, origin)),
         },
         'request completed',

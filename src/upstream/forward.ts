@@ -108,9 +108,9 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
   return {
     forward(req, res, path, query) {
       const timeline = RequestTimeline.start(res);
-      const out: Outgoing = { req, res, target: upstream.pathPrefix + path + query, auditId: auditIdFor(req) };
-      // Every answer carries the ID, ours too (a 502 joins the log as well as a 200 does).
-      res.setHeader('Audit-Id', out.auditId);
+      // Every answer carries the ID (response-relay.ts), ours too: a 502 joins the log as a 200 does.
+      timeline.auditId = auditIdFor(req);
+      const out: Outgoing = { req, res, target: upstream.pathPrefix + path + query, auditId: timeline.auditId };
       // A client's own Authorization is forwarded as is (client-go's wrappers step aside): ours
       // is neither fetched nor refreshed for it.
       const auth = sendsOwnAuthorization(req, upstream) ? NOTHING : credentials.current();

@@ -99,6 +99,9 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
       this.timeline.firstByteAt = performance.now();
       if (this.timeline.keepResponseHeaders) this.timeline.responseHeaders = { ...headers };
       if (this.serverTiming) headers['server-timing'] = appendTiming(headers['server-timing'], this.timeline.serverTiming());
+      // kube-apiserver echoes the Audit-ID; another server may not. (A header set on `res` before
+      // writeHead would send Node down its slow header-merging path on every response.)
+      headers['audit-id'] ??= this.timeline.auditId;
     }
     stripResponseHopHeaders(headers);
     this.res.writeHead(statusCode, statusMessage, headers);

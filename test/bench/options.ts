@@ -21,6 +21,8 @@ export interface BenchOptions {
   readonly quick: boolean;
   /** Flags passed to `node` before dist/src/cli/main.js. */
   readonly nodeFlags: readonly string[];
+  /** Extra flags for kube-auth-proxy itself, e.g. to measure what -v=6 costs. */
+  readonly proxyFlags: readonly string[];
   readonly upstream: UpstreamKind;
   /** MiB pushed through the upgraded stream per target and round. */
   readonly upgradeMiB: number;
@@ -37,12 +39,13 @@ export function upgradesServed(options: BenchOptions): boolean {
   return options.upstream === 'h2';
 }
 
-const USAGE = `usage: npm run bench -- [--duration SECONDS] [--rounds N] [--quick] [--upgrade-mib N] [--node-flags="FLAG …"] [--upstream h2|example]
+const USAGE = `usage: npm run bench -- [--duration SECONDS] [--rounds N] [--quick] [--upgrade-mib N] [--node-flags="FLAG …"] [--proxy-flags="FLAG …"] [--upstream h2|example]
   --duration    seconds per cell (default 5; below 5 s kubectl shows start-of-run bursts)
   --rounds      interleaved rounds; ratios are medians of per-round ratios (default 3)
   --quick       smoke run: 1 round of 2 s cells and 64 MiB upgraded streams
   --upgrade-mib MiB sent through the upgraded stream per target and round (default 256; 64 with --quick)
   --node-flags  Node flags for kube-auth-proxy, space-separated (default "${PROXY_NODE_FLAGS.join(' ')}"; "" for none)
+  --proxy-flags extra kube-auth-proxy flags, space-separated, e.g. "-v=6" or "--server-timing=false" (default none)
   --upstream    h2 (default): a bench upstream offering h2 and http/1.1 like kube-apiserver;
                 example: examples/api-server-main.js, http/1.1 only (kubectl proxy then opens a TLS connection per request)`;
 
@@ -62,6 +65,7 @@ export function parseBenchOptions(args: readonly string[]): BenchOptions {
       rounds: { type: 'string' },
       quick: { type: 'boolean', default: false },
       'node-flags': { type: 'string' },
+      'proxy-flags': { type: 'string', default: '' },
       upstream: { type: 'string', default: 'h2' },
       'upgrade-mib': { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -77,5 +81,6 @@ export function parseBenchOptions(args: readonly string[]): BenchOptions {
   if (values.upstream !== 'h2' && values.upstream !== 'example') throw new Error(`--upstream must be h2 or example\n${USAGE}`);
   const nodeFlags = values['node-flags'] === undefined ? PROXY_NODE_FLAGS : values['node-flags'].split(/\s+/).filter(Boolean);
   const upgradeMiB = positiveNumber(values['upgrade-mib'], '--upgrade-mib', quick ? 64 : 256);
-  return { durationS: positiveNumber(values.duration, '--duration', quick ? 2 : 5), rounds, quick, nodeFlags, upstream: values.upstream, upgradeMiB };
+  const proxyFlags = values['proxy-flags'].split(/\s+/).filter(Boolean);
+  return { durationS: positiveNumber(values.duration, '--duration', quick ? 2 : 5), rounds, quick, nodeFlags, proxyFlags, upstream: values.upstream, upgradeMiB };
 }

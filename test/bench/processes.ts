@@ -111,6 +111,6 @@ export function startKubectlProxy(kubeconfig: string, env: NodeJS.ProcessEnv): P
   return startProxy('kubectl proxy', 'kubectl', ['proxy', '--kubeconfig', kubeconfig, '--port', '0'], env);
 }
 
-export function startOurProxy(kubeconfig: string, nodeFlags: readonly string[], env: NodeJS.ProcessEnv): Promise<{ child: BenchChild; url: string }> {
-  return startProxy('kube-auth-proxy', process.execPath, [...nodeFlags, PROXY_MAIN, '--kubeconfig', kubeconfig, '--port', '0'], env);
+export function startOurProxy(kubeconfig: string, nodeFlags: readonly string[], proxyFlags: readonly string[], env: NodeJS.ProcessEnv): Promise<{ child: BenchChild; url: string }> {
+  return startProxy('kube-auth-proxy', process.execPath, [...nodeFlags, PROXY_MAIN, '--kubeconfig', kubeconfig, '--port', '0', ...proxyFlags], env);
 }

@@ -78,7 +78,7 @@ function runInfo(options: BenchOptions, wrk: string, started: { at: Date; machin
     elapsedS: (Date.now() - started.at.getTime()) / 1000,
     rounds: options.rounds,
     durationS: options.durationS,
-    proxyCommand: ['node', ...options.nodeFlags, 'dist/src/cli/main.js'].join(' '),
+    proxyCommand: ['node', ...options.nodeFlags, 'dist/src/cli/main.js', ...options.proxyFlags].join(' '),
     upstream: options.upstream,
     machine: started.machine,
     versions: { node: process.version, kubectl: kubectlVersion(), wrk: wrkVersion(wrk) },

@@ -57,7 +57,7 @@ export async function startSession(dir: string, options: BenchOptions, children:
   for (const cell of CELLS) if (cell.kind === undefined) check(await probe(direct, cell.path, 120_000), 'upstream warm-up');
   const kubectl = await startKubectlProxy(upstream.kubeconfig, env);
   children.push(kubectl.child);
-  const ours = await startOurProxy(upstream.kubeconfig, options.nodeFlags, env);
+  const ours = await startOurProxy(upstream.kubeconfig, options.nodeFlags, options.proxyFlags, env);
   children.push(ours.child);
   log(`kubectl proxy on ${kubectl.url}, kube-auth-proxy on ${ours.url}`);
   const targets = [direct, proxyTarget('kubectl', kubectl), proxyTarget('ours', ours)];
