@@ -7,6 +7,7 @@ import type { Test } from 'tap';
 import { stringify } from 'yaml';
 import { startApiServer, type ApiServer } from '../../examples/api-server/index.js';
 import { createPki, writePki, type Pki } from '../../examples/pki.js';
+import { plant, plantPrivateKey } from './planted-secrets.js';
 
 export const ADMIN_TOKEN = 'admin-token-d3adb33f';
 
@@ -31,6 +32,9 @@ export interface TestClusterOptions {
 export async function startTestCluster(t: Test, options: TestClusterOptions = {}): Promise<TestCluster> {
   const dir = t.testdir({});
   const pki = createPki();
+  plant(ADMIN_TOKEN, ...Object.keys(options.tokens ?? {}), ...Object.values(options.basicAuth ?? {}));
+  plantPrivateKey(pki.clientKey);
+  plantPrivateKey(pki.serverKey);
   const files = writePki(join(dir, 'pki'), pki);
   const api = await startApiServer({
     pki,

@@ -4,6 +4,7 @@
 
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { plant, plantPrivateKey } from './planted-secrets.js';
 
 export const EXEC_V1 = 'client.authentication.k8s.io/v1';
 
@@ -24,6 +25,8 @@ export interface TestPlugin {
 
 /** An ExecCredential as plugins print it. */
 export function execCredential(status: Record<string, unknown> | undefined, apiVersion = EXEC_V1): Record<string, unknown> {
+  if (typeof status?.token === 'string') plant(status.token);
+  if (typeof status?.clientKeyData === 'string') plantPrivateKey(status.clientKeyData);
   return { apiVersion, kind: 'ExecCredential', ...(status === undefined ? {} : { status }) };
 }
 

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { leakedSecrets } from './planted-secrets.js';
 
 /** The built command; `npm test` compiles before tap runs the .ts tests. */
 export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
@@ -68,6 +69,12 @@ function spawnCli(args: readonly string[], options: RunOptions) {
   return output;
 }
 
+/** Fails the test that stopped the proxy if its output holds a planted secret (planted-secrets.ts). */
+function checkForLeaks(output: { stdout: string; stderr: string }): void {
+  const leaked = leakedSecrets(output.stdout + output.stderr);
+  if (leaked.length > 0) throw new Error(`the proxy's output contains planted secrets: ${leaked.join(', ')}`);
+}
+
 export function startProxyProcess(args: readonly string[], options: RunOptions = {}): Promise<ProxyProcess> {
   const output = spawnCli(args, options);
   const { child } = output;
@@ -111,9 +118,11 @@ export function startProxyProcess(args: readonly string[], options: RunOptions =
             }, waitMs);
             child.stderr.on('data', check);
           }),
-        stop: (signal = 'SIGTERM', stopTimeoutMs = 15_000) => {
+        stop: async (signal = 'SIGTERM', stopTimeoutMs = 15_000) => {
           child.kill(signal);
-          return exited(child, stopTimeoutMs);
+          const code = await exited(child, stopTimeoutMs);
+          checkForLeaks(output);
+          return code;
         },
       });
     });
@@ -129,5 +138,8 @@ export interface Finished {
 /** Runs the command to completion (for start-up failures), bounded by `timeoutMs`. */
 export function runProxy(args: readonly string[], options: RunOptions = {}): Promise<Finished> {
   const output = spawnCli(args, options);
-  return exited(output.child, options.timeoutMs ?? 15_000).then((code) => ({ code, stdout: output.stdout, stderr: output.stderr }));
+  return exited(output.child, options.timeoutMs ?? 15_000).then((code) => {
+    checkForLeaks(output);
+    return { code, stdout: output.stdout, stderr: output.stderr };
+  });
 }
