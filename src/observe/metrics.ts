@@ -59,6 +59,12 @@ export class ProxyMetrics {
     help: 'Pooled connections to the API server open now.',
     registers: [this.registry],
   });
+  private readonly upgradedBytes = new Counter({
+    name: 'kube_auth_proxy_upgraded_bytes_total',
+    help: 'Bytes relayed in upgraded sessions (exec, attach, port-forward), by direction; added when a session ends.',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+  });
   private readonly credentialFetches = new Counter({
     name: 'kube_auth_proxy_credential_fetches_total',
     help: 'Runs of an exec plugin or OIDC refreshes, by result.',
@@ -66,14 +72,23 @@ export class ProxyMetrics {
     registers: [this.registry],
   });
 
+  constructor() {
+    // Both directions show from the first scrape on.
+    for (const direction of ['to_upstream', 'to_client']) this.upgradedBytes.inc({ direction }, 0);
+  }
+
+  private countRequest(req: IncomingMessage, code: number): void {
+    const { path, query } = decodedPath(req.url ?? '');
+    const info = requestInfo(req.method ?? '', path, query);
+    const resource = info.subresource === '' ? info.resource : `${info.resource}/${info.subresource}`;
+    this.requests.inc({ verb: info.verb, resource, code: String(code) });
+  }
+
   /** Counts a finished proxied request; requests answered by the proxy itself carry no timeline. */
   requestDone(req: IncomingMessage, res: ServerResponse): void {
     const timeline = RequestTimeline.of(res);
     if (timeline === undefined) return;
-    const { path, query } = decodedPath(req.url ?? '');
-    const info = requestInfo(req.method ?? '', path, query);
-    const resource = info.subresource === '' ? info.resource : `${info.resource}/${info.subresource}`;
-    this.requests.inc({ verb: info.verb, resource, code: String(res.statusCode) });
+    this.countRequest(req, res.statusCode);
     const phases = timeline.phases();
     for (const phase of PHASES) {
       const ms = phases[phase];
@@ -90,6 +105,17 @@ export class ProxyMetrics {
   upgradeOpened(socket: Socket): void {
     this.openUpgrades.inc();
     socket.once('close', () => this.openUpgrades.dec());
+  }
+
+  /**
+   * Counts an upgrade request that was forwarded, when it is over: with its 101 (and the
+   * session's bytes each way), the API server's refusal, or the proxy's own error status.
+   */
+  upgradeDone(req: IncomingMessage, status: number, session?: { readonly bytesToUpstream: number; readonly bytesToClient: number }): void {
+    this.countRequest(req, status);
+    if (session === undefined) return;
+    this.upgradedBytes.inc({ direction: 'to_upstream' }, session.bytesToUpstream);
+    this.upgradedBytes.inc({ direction: 'to_client' }, session.bytesToClient);
   }
 
   upstreamConnected(socket: Socket): void {

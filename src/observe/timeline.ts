@@ -98,7 +98,7 @@ export class RequestTimeline {
 }
 
 /** Records when a new connection looked up, connected and finished its handshake. */
-export function recordConnection(socket: Socket, https: boolean): void {
+export function recordConnection(socket: Socket, https: boolean): ConnectionTiming {
   const timing: ConnectionTiming = { startedAt: performance.now(), used: false };
   connectionTimings.set(socket, timing);
   socket.once('lookup', () => (timing.lookupAt = performance.now()));
@@ -107,12 +107,14 @@ export function recordConnection(socket: Socket, https: boolean): void {
     if (!https) timing.readyAt = timing.connectAt;
   });
   if (https) socket.once('secureConnect', () => (timing.readyAt = performance.now()));
+  return timing;
 }
 
 /** For connectors that hand the socket over only when it is ready (through a forward proxy). */
-export function recordReadyConnection(socket: Socket, startedAt: number): void {
-  const now = performance.now();
-  connectionTimings.set(socket, { startedAt, connectAt: startedAt, readyAt: now, used: false });
+export function recordReadyConnection(socket: Socket, startedAt: number): ConnectionTiming {
+  const timing: ConnectionTiming = { startedAt, connectAt: startedAt, readyAt: performance.now(), used: false };
+  connectionTimings.set(socket, timing);
+  return timing;
 }
 
 /**

@@ -2,21 +2,23 @@
 
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { unlinkSync } from 'node:fs';
 import type { ProxyConfig } from '../config/proxy-config.js';
 import { SHUTDOWN_GRACE_MS } from '../config/defaults.js';
 import type { Logger } from '../observe/logger.js';
 import { statusAnswer } from '../stages/answers.js';
+import type { Answer } from '../stages/stage.js';
 import { encodePath } from '../stages/request-target.js';
 import { UpstreamPools } from '../upstream/dispatcher.js';
 import { createForwarder } from '../upstream/forward.js';
-import { createUpgrader } from '../upstream/upgrade.js';
+import { createUpgrader, type UpgradeReport } from '../upstream/upgrade.js';
 import { listen } from './listen.js';
 import { writeRawAnswer } from './raw-answer.js';
 import { createRequestHandler, readRequest, runStages, writeProxyError } from './request-handler.js';
 import { ConnectionTracker, shutdown } from './shutdown.js';
 import { buildStages } from './stages.js';
-import { createRequestLog } from './request-log.js';
+import { createRequestLog, createUpgradeLog } from './request-log.js';
 import { ProxyMetrics } from '../observe/metrics.js';
 import { startMetricsServer } from './metrics-server.js';
 
@@ -57,23 +59,39 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
     handle(req, res);
   });
 
+  const logUpgrade = createUpgradeLog(logger, config.verbosity, config.upstream.server.origin);
+  const upgradeDone =
+    logUpgrade === undefined && metrics === undefined
+      ? undefined
+      : (req: IncomingMessage, report: UpgradeReport) => {
+          logUpgrade?.(req, report);
+          if (report.status !== undefined) metrics?.upgradeDone(req, report.status, report.session);
+        };
   const upgrade = createUpgrader(upstream, {
     onError: (client, error) => {
       logger.error({ error: error.message, status: error.statusCode }, 'Error while proxying upgrade');
       writeRawAnswer(client, statusAnswer(error.statusCode, error.reason, error.message));
     },
+    ...(upgradeDone === undefined ? {} : { onDone: upgradeDone }),
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, early: Buffer) => {
     socket.on('error', () => socket.destroy());
     // Tracked from the start, so a stop also ends upgrades still waiting for their 101.
     tracker.trackUpgraded(socket);
     metrics?.upgradeOpened(socket);
+    const startedAt = performance.now();
+    /** Answered by the proxy itself (a filter, a bad request): logged like the forwarded ones, not counted. */
+    const answer = (result: Answer) => {
+      writeRawAnswer(socket, result);
+      const ms = Math.round((performance.now() - startedAt) * 1000) / 1000;
+      logUpgrade?.(req, { status: result.statusCode, ms, phases: { total: ms } });
+    };
     const state = readRequest(req, true);
-    if (!('req' in state)) return writeRawAnswer(socket, state);
+    if (!('req' in state)) return answer(state);
     const result = runStages(stages, state);
     if (result === undefined) return upgrade(req, socket, early, encodePath(state.path), state.query);
-    if ('serve' in result) return writeRawAnswer(socket, statusAnswer(400, 'BadRequest', 'static files cannot be upgraded'));
-    writeRawAnswer(socket, result);
+    if ('serve' in result) return answer(statusAnswer(400, 'BadRequest', 'static files cannot be upgraded'));
+    answer(result);
   });
 
   const address = await listen(server, config.listen);

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../observe/logger.js';
 import { curlCommand, redactTarget, redactedHeaders } from '../observe/redact.js';
 import { RequestTimeline } from '../observe/timeline.js';
+import type { UpgradeReport } from '../upstream/upgrade.js';
 
 export type RequestLog = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -45,5 +46,39 @@ export function createRequestLog(logger: Logger, verbosity: number, origin: stri
         'request completed',
       );
     });
+  };
+}
+
+export type UpgradeLog = (req: IncomingMessage, report: UpgradeReport) => void;
+
+/**
+ * One line per upgrade request (exec, attach, port-forward) when it is over, at -v=6 and above:
+ * the API server's 101 or refusal (or our own error status), the protocol, the phases up to the
+ * response head, then for a 101 the session: its duration, bytes each way and who closed first.
+ */
+export function createUpgradeLog(logger: Logger, verbosity: number, origin: string): UpgradeLog | undefined {
+  if (!logger.isLevelEnabled('debug')) return undefined;
+  return (req, report) => {
+    const { session, sent } = report;
+    logger.debug(
+      {
+        method: req.method,
+        url: redactTarget(req.url ?? ''),
+        status: report.status,
+        protocol: req.headers.upgrade,
+        ms: report.ms,
+        auditID: report.auditId,
+        connection: report.connection,
+        phases: report.phases,
+        ...(session === undefined
+          ? {}
+          : { sessionMs: session.ms, bytesToUpstream: session.bytesToUpstream, bytesToClient: session.bytesToClient }),
+        closedBy: session?.closedBy ?? report.closedBy,
+        ...(sent === undefined ? {} : { requestHeaders: redactedHeaders(sent.headers) }),
+        ...(report.responseHeaders === undefined ? {} : { responseHeaders: redactedHeaders(report.responseHeaders) }),
+        ...(sent === undefined || verbosity < 9 ? {} : { curl: curlCommand(req.method ?? 'GET', origin + sent.target, sent.headers) }),
+      },
+      'upgrade completed',
+    );
   };
 }

@@ -1,173 +1,48 @@
 // Upgrade requests (exec, attach, port-forward; WebSocket and SPDY/3.1 alike) get a connection of
 // their own to the API server, HTTP/1.1 only, as kubectl's upgrade transport does
-// (apimachinery upgradeaware.go). The response head is read here; on 101 the two sockets are
-// piped raw both ways, which works for any protocol (http-proxy's ws() drops non-WebSocket ones).
+// (apimachinery upgradeaware.go). The response head is read first; on 101 the two sockets are
+// piped raw both ways (upgrade/session.ts), which works for any protocol (http-proxy's ws()
+// drops non-WebSocket ones). When an upgrade is over, a report goes to `onDone` (upgrade/report.ts).
 
 import type { IncomingMessage } from 'node:http';
-import { connect as connectTcp, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
-import type { UpstreamConfig } from '../config/proxy-config.js';
-import { ProxyError } from '../errors.js';
-import { auditIdFor, buildUpstreamHeaders, clientAddress, hasRequestBody, sendsOwnAuthorization } from './headers.js';
-import { dialThroughProxy } from './proxy/connector.js';
-import { tlsConnectOptions } from './tls-options.js';
-import { toProxyError } from './upstream-errors.js';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { UPSTREAM_CONNECT_TIMEOUT_MS } from '../config/defaults.js';
-import { NOTHING, type AuthMaterial, type TlsIdentity } from '../credentials/credentials.js';
+import type { UpstreamConfig } from '../config/proxy-config.js';
+import { NOTHING, type AuthMaterial } from '../credentials/credentials.js';
+import { ProxyError } from '../errors.js';
 import { credentialFailure } from './credential-failure.js';
+import { buildUpstreamHeaders, clientAddress, hasRequestBody, sendsOwnAuthorization } from './headers.js';
+import { toProxyError } from './upstream-errors.js';
+import { dial } from './upgrade/dial.js';
+import { round, UpgradeRecord, type UpgradeDone } from './upgrade/report.js';
+import { headHeaders, readResponseHead, relayRefusal, requestHead, withDeadline } from './upgrade/response-head.js';
+import { pipeBothWays, type Tally } from './upgrade/session.js';
+
+export type { ClosedBy, UpgradeReport, UpgradeSession } from './upgrade/report.js';
 
 /** Connection and Upgrade are hop-by-hop, but an upgrade must carry them to the next hop. */
 const UPGRADE_HEADERS: ReadonlySet<string> = new Set(['connection', 'upgrade']);
-const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
-/** kubectl gives a failed upgrade's response 10 s to be written before it closes the connection. */
-const ERROR_RESPONSE_DEADLINE_MS = 10_000;
 
 export interface UpgradeCallbacks {
   /** The upgrade failed before a 101: answer the client with this error. */
   onError(client: Socket, error: ProxyError): void;
-}
-
-async function dial(upstream: UpstreamConfig, identity: TlsIdentity | undefined): Promise<Socket> {
-  const { server } = upstream;
-  const port = Number(server.port || (server.protocol === 'https:' ? 443 : 80));
-  const host = server.hostname.replace(/^\[|\]$/g, '');
-  const tls = server.protocol === 'https:' ? tlsConnectOptions(upstream, identity) : undefined;
-  // Unlike kubectl's upgrade transport (kubernetes/kubernetes#120318), upgrades use the proxy too.
-  const socket =
-    upstream.proxy !== undefined
-      ? await dialThroughProxy(server, tls, upstream.proxy, UPSTREAM_CONNECT_TIMEOUT_MS)
-      : tls !== undefined
-        ? connectTls({ ...tls, host, port })
-        : connectTcp({ host, port });
-  if (upstream.keepaliveMs > 0) socket.setKeepAlive(true, upstream.keepaliveMs);
-  // Errors after the response head is read end in 'close', which closes both sides; this
-  // listener only keeps a late reset from becoming an uncaught exception.
-  socket.on('error', () => socket.destroy());
-  return socket;
-}
-
-function requestHead(req: IncomingMessage, target: string, headers: readonly string[]): string {
-  let head = `${req.method ?? 'GET'} ${target} HTTP/1.1\r\n`;
-  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  return head + '\r\n';
-}
-
-/** Reads the upstream response head; resolves with it and any bytes that came after it. */
-function readResponseHead(socket: Socket): Promise<{ status: number; head: Buffer; rest: Buffer }> {
-  return new Promise((resolve, reject) => {
-    let buffered = Buffer.alloc(0);
-    const cleanup = () => {
-      socket.off('data', onData);
-      socket.off('error', reject);
-      socket.off('end', onEnd);
-    };
-    const onEnd = () => {
-      cleanup();
-      reject(new ProxyError(502, 'BadGateway', 'the API server closed the connection before answering the upgrade'));
-    };
-    const onData = (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      const end = buffered.indexOf('\r\n\r\n');
-      if (end === -1) {
-        if (buffered.length > MAX_RESPONSE_HEAD_BYTES) onEnd();
-        return;
-      }
-      cleanup();
-      socket.pause();
-      const head = buffered.subarray(0, end + 4);
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head.toString('latin1'))?.[1] ?? 0);
-      resolve({ status, head, rest: buffered.subarray(end + 4) });
-    };
-    socket.on('data', onData);
-    socket.once('error', reject);
-    socket.once('end', onEnd);
-  });
-}
-
-/**
- * Bytes one direction may hold in the receiving socket before the sender is paused. pipe() pauses
- * at every full 16 KiB buffer, which stops and restarts the read for each chunk (as on the
- * forwarding path, see response-relay.ts); memory stays bounded by this per direction.
- */
-const MAX_BUFFERED_BYTES = 256 * 1024;
-
-/** Copies `from` into `to` with backpressure, and ends `to` when `from` ends (half-close). */
-function relay(from: Socket, to: Socket): void {
-  const resume = () => from.resume();
-  from.on('data', (chunk: Buffer) => {
-    if (!to.write(chunk) && to.writableLength >= MAX_BUFFERED_BYTES) {
-      from.pause();
-      to.once('drain', resume);
-    }
-  });
-  from.once('end', () => to.end());
-}
-
-/** How long a side that the other closed after ending may take to write out what it was sent. */
-const CLOSE_FLUSH_DEADLINE_MS = 10_000;
-
-function pipeBothWays(client: Socket, upstream: Socket): void {
-  const closeBoth = () => {
-    client.destroy();
-    upstream.destroy();
-  };
-  // A side that ended cleanly had all its bytes relayed and `other` ended (relay): `other` writes
-  // them out before it is closed (a slow client still gets the last bytes, e.g. exec's exit
-  // status), within a deadline for a peer that never reads. Otherwise both close at once.
-  const closeAfterFlush = (other: Socket) => () => {
-    if (other.destroyed || !other.writableEnded || other.writableFinished) return closeBoth();
-    other.once('finish', closeBoth);
-    setTimeout(closeBoth, CLOSE_FLUSH_DEADLINE_MS).unref();
-  };
-  client.once('close', closeAfterFlush(upstream));
-  upstream.once('close', closeAfterFlush(client));
-  client.on('error', closeBoth);
-  upstream.on('error', closeBoth);
-  relay(client, upstream);
-  relay(upstream, client);
-  upstream.resume();
-}
-
-/** Passes a failed upgrade's answer (status ≥ 400) to the client, then closes both: never reused. */
-function relayRefusal(client: Socket, upstream: Socket, head: Buffer, rest: Buffer): void {
-  const deadline = setTimeout(() => upstream.destroy(), ERROR_RESPONSE_DEADLINE_MS);
-  deadline.unref();
-  const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head.toString('latin1'))?.[1] ?? NaN);
-  let remaining = Number.isNaN(length) ? Infinity : length - rest.length;
-  client.write(Buffer.concat([head, rest]));
-  const finish = () => {
-    clearTimeout(deadline);
-    upstream.destroy();
-    client.end();
-  };
-  if (remaining <= 0) return finish();
-  upstream.on('data', (chunk: Buffer) => {
-    client.write(chunk);
-    remaining -= chunk.length;
-    if (remaining <= 0) finish();
-  });
-  upstream.once('close', finish);
-  upstream.resume();
+  /** The upgrade is over: answered and relayed, failed, or its session closed on both sides. Once per upgrade. */
+  readonly onDone?: UpgradeDone;
 }
 
 export type Upgrader = (req: IncomingMessage, client: Socket, early: Buffer, path: string, query: string) => void;
 
-/** Waits at most `ms` for the upstream's answer to the upgrade, then gives up with a 504. */
-function withDeadline<T>(promise: Promise<T>, ms: number, socket: Socket): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      socket.destroy();
-      reject(new ProxyError(504, 'Timeout', `the API server did not answer the upgrade within ${ms} ms`));
-    }, ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 export function createUpgrader(upstream: UpstreamConfig, callbacks: UpgradeCallbacks): Upgrader {
   const deadlineMs = upstream.requestTimeoutMs > 0 ? upstream.requestTimeoutMs : UPSTREAM_CONNECT_TIMEOUT_MS;
-  async function upgradeWith(auth: AuthMaterial, req: IncomingMessage, client: Socket, early: Buffer, target: string): Promise<void> {
-    if (client.destroyed) return;
+  /** The proxy answers the client itself: reported with the answer's status. */
+  const answer = (record: UpgradeRecord, client: Socket, error: ProxyError) => {
+    callbacks.onError(client, error);
+    record.done({ status: error.statusCode });
+  };
+
+  async function upgradeWith(record: UpgradeRecord, auth: AuthMaterial, req: IncomingMessage, client: Socket, early: Buffer, target: string): Promise<void> {
+    if (client.destroyed) return record.done({ closedBy: 'client' });
     const headers = buildUpstreamHeaders(
       req.rawHeaders,
       clientAddress(req.socket.remoteAddress),
@@ -177,34 +52,60 @@ export function createUpgrader(upstream: UpstreamConfig, callbacks: UpgradeCallb
         overrideClientAuth: upstream.overrideClientAuth,
         authorization: auth.authorization,
         impersonation: upstream.impersonation,
-        auditId: auditIdFor(req),
+        auditId: record.timeline.auditId,
       },
       UPGRADE_HEADERS,
     );
+    if (upstream.verbosity >= 7) record.sent = { target, headers };
+    const { timeline } = record;
     let socket: Socket;
     try {
-      socket = await dial(upstream, auth.tlsIdentity);
+      const dialled = await dial(upstream, auth.tlsIdentity);
+      socket = dialled.socket;
+      timeline.connection = dialled.timing;
     } catch (err) {
-      return callbacks.onError(client, toProxyError(err, upstream.server));
+      return answer(record, client, toProxyError(err, upstream.server));
     }
-    if (client.destroyed) return void socket.destroy();
+    if (client.destroyed) {
+      socket.destroy();
+      return record.done({ closedBy: 'client' });
+    }
     const fail = (err: unknown) => {
       socket.destroy();
-      callbacks.onError(client, toProxyError(err, upstream.server));
+      answer(record, client, toProxyError(err, upstream.server));
     };
-    client.once('close', () => socket.destroy());
-    socket.write(requestHead(req, target, headers));
+    let answered = false;
+    client.once('close', () => {
+      socket.destroy();
+      if (!answered) record.done({ closedBy: 'client' });
+    });
+    // Written once the connection is ready (after the TLS handshake): the server phase starts there.
+    socket.write(requestHead(req, target, headers), () => (timeline.sentAt ??= performance.now()));
     // Client bytes go upstream only after a 101: before it, they would be read by the API server
     // as another request on this connection, one that no filter has seen.
-    withDeadline(readResponseHead(socket), deadlineMs, socket).then(({ status, head, rest }) => {
+    withDeadline(readResponseHead(socket), deadlineMs, socket).then(({ status, head, rest, at }) => {
+      timeline.firstByteAt = at;
+      if (upstream.verbosity >= 8) record.responseHeaders = headHeaders(head);
       if (status === 101) {
+        answered = true;
+        const sessionStart = performance.now();
+        const tally: Tally = { toUpstream: early.length, toClient: rest.length };
         client.write(Buffer.concat([head, rest]));
         if (early.length > 0) socket.write(early);
-        pipeBothWays(client, socket);
+        pipeBothWays(client, socket, tally, (closedBy) =>
+          record.done({
+            status,
+            session: { ms: round(performance.now() - sessionStart), bytesToUpstream: tally.toUpstream, bytesToClient: tally.toClient, closedBy },
+          }),
+        );
       } else if (status >= 400) {
+        answered = true;
         // Not replayed (the client's early bytes may be gone), but the next attempt gets fresh credentials.
         if (status === 401 && auth !== NOTHING) upstream.credentials.unauthorized?.(auth)?.catch(() => undefined);
-        relayRefusal(client, socket, head, rest);
+        relayRefusal(client, socket, head, rest, () => {
+          timeline.endAt ??= performance.now();
+          record.done({ status });
+        });
       } else {
         fail(new ProxyError(502, 'BadGateway', `invalid upgrade response: status code ${status}`));
       }
@@ -212,17 +113,20 @@ export function createUpgrader(upstream: UpstreamConfig, callbacks: UpgradeCallb
   }
 
   return (req, client, early, path, query) => {
+    const record = new UpgradeRecord(req, callbacks.onDone);
     // A body on an upgrade request could smuggle a second request onto the connection.
     if (hasRequestBody(req)) {
-      callbacks.onError(client, new ProxyError(400, 'BadRequest', 'an upgrade request cannot carry a body'));
-      return;
+      return answer(record, client, new ProxyError(400, 'BadRequest', 'an upgrade request cannot carry a body'));
     }
     const target = upstream.pathPrefix + path + query;
     const auth = sendsOwnAuthorization(req, upstream) ? NOTHING : upstream.credentials.current();
-    if (!(auth instanceof Promise)) return void upgradeWith(auth, req, client, early, target);
+    if (!(auth instanceof Promise)) return void upgradeWith(record, auth, req, client, early, target);
     auth.then(
-      (ready) => void upgradeWith(ready, req, client, early, target),
-      (err: unknown) => callbacks.onError(client, credentialFailure(err)),
+      (ready) => {
+        record.timeline.credentialsAt = performance.now();
+        void upgradeWith(record, ready, req, client, early, target);
+      },
+      (err: unknown) => answer(record, client, credentialFailure(err)),
     );
   };
 }

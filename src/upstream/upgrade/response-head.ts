@@ -1,0 +1,95 @@
+// The HTTP/1.1 exchange before an upgrade: our request head, the API server's response head
+// (bounded in size and time), and a refusal's answer relayed to the client.
+
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { ProxyError } from '../../errors.js';
+
+const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
+/** kubectl gives a failed upgrade's response 10 s to be written before it closes the connection. */
+const ERROR_RESPONSE_DEADLINE_MS = 10_000;
+
+export function requestHead(req: IncomingMessage, target: string, headers: readonly string[]): string {
+  let head = `${req.method ?? 'GET'} ${target} HTTP/1.1\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return head + '\r\n';
+}
+
+/** The header lines of a response head as `[name, value, …]`. */
+export function headHeaders(head: Buffer): string[] {
+  const out: string[] = [];
+  for (const line of head.toString('latin1').split('\r\n').slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) out.push(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return out;
+}
+
+/** Reads the upstream response head; resolves with it, any bytes that came after it, and when it was complete. */
+export function readResponseHead(socket: Socket): Promise<{ status: number; head: Buffer; rest: Buffer; at: number }> {
+  return new Promise((resolve, reject) => {
+    let buffered = Buffer.alloc(0);
+    const cleanup = () => {
+      socket.off('data', onData);
+      socket.off('error', reject);
+      socket.off('end', onEnd);
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new ProxyError(502, 'BadGateway', 'the API server closed the connection before answering the upgrade'));
+    };
+    const onData = (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const end = buffered.indexOf('\r\n\r\n');
+      if (end === -1) {
+        if (buffered.length > MAX_RESPONSE_HEAD_BYTES) onEnd();
+        return;
+      }
+      const at = performance.now();
+      cleanup();
+      socket.pause();
+      const head = buffered.subarray(0, end + 4);
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head.toString('latin1'))?.[1] ?? 0);
+      resolve({ status, head, rest: buffered.subarray(end + 4), at });
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+    socket.once('end', onEnd);
+  });
+}
+
+/** Passes a failed upgrade's answer (status ≥ 400) to the client, then closes both: never reused. */
+export function relayRefusal(client: Socket, upstream: Socket, head: Buffer, rest: Buffer, onRelayed: () => void): void {
+  const deadline = setTimeout(() => upstream.destroy(), ERROR_RESPONSE_DEADLINE_MS);
+  deadline.unref();
+  const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head.toString('latin1'))?.[1] ?? NaN);
+  let remaining = Number.isNaN(length) ? Infinity : length - rest.length;
+  client.write(Buffer.concat([head, rest]));
+  const finish = () => {
+    clearTimeout(deadline);
+    upstream.destroy();
+    client.end();
+    onRelayed();
+  };
+  if (remaining <= 0) return finish();
+  upstream.on('data', (chunk: Buffer) => {
+    client.write(chunk);
+    remaining -= chunk.length;
+    if (remaining <= 0) finish();
+  });
+  upstream.once('close', finish);
+  upstream.resume();
+}
+
+/** Waits at most `ms` for the upstream's answer to the upgrade, then gives up with a 504. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, socket: Socket): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      socket.destroy();
+      reject(new ProxyError(504, 'Timeout', `the API server did not answer the upgrade within ${ms} ms`));
+    }, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
