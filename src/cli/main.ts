@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   problems.push(...validateOptions(options));
   if (problems.length > 0) die(problems.join('; '));
 
-  const logger = createLogger(options.verbosity);
+  const logger = createLogger({ verbosity: options.verbosity, format: options.logFormat, file: options.logFile });
   const config = await completeConfig(options, process.env, {
     onWarning: (message) => logger.error(message),
     stdinIsTerminal: process.stdin.isTTY === true,

@@ -45,6 +45,8 @@ export function optionsFromFlags(flags: ParsedFlags, problems: string[]): ProxyO
     serverTiming: flags['server-timing'],
     metricsAddress: flags['metrics-address'],
     verbosity: integer('v', flags.v, problems),
+    logFormat: flags['log-format'],
+    logFile: flags['log-file'],
     kubeconfig: flags.kubeconfig,
     context: flags.context,
     cluster: flags.cluster,

@@ -33,6 +33,10 @@ export interface ProxyOptions {
   /** Add our phases as a `Server-Timing` response header. */
   readonly serverTiming: boolean;
   readonly verbosity: number;
+  /** Undefined: text on a terminal, else JSON lines. */
+  readonly logFormat?: 'json' | 'text';
+  /** Append logs to this file instead of stderr. */
+  readonly logFile?: string;
 
   readonly kubeconfig?: string;
   readonly context?: string;

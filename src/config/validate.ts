@@ -46,6 +46,7 @@ export function validateOptions(options: ProxyOptions): string[] {
     problems.push('cannot set --unix-socket and --port at the same time');
   }
   if (options.unixSocket === '') problems.push('--unix-socket: the path is empty');
+  if (options.logFile === '') problems.push('--log-file: the path is empty');
   if (options.address.trim() === '') problems.push('--address: the address is empty');
   if (!options.apiPrefix.startsWith('/')) problems.push(`--api-prefix: ${JSON.stringify(options.apiPrefix)} must begin with /`);
   if (!options.wwwPrefix.startsWith('/')) problems.push(`--www-prefix: ${JSON.stringify(options.wwwPrefix)} must begin with /`);

@@ -1,9 +1,15 @@
-// The root logger. Logs go to stderr (stdout carries only "Starting to serve on …", as kubectl),
-// with secrets redacted by path so no code path can log them by accident.
+// The root logger. Logs go to stderr (stdout carries only "Starting to serve on …", as kubectl)
+// or to --log-file, as JSON lines or as text (observe/text-format.ts), with secrets redacted by
+// path so no code path can log them by accident.
 
-import { pino, type Logger } from 'pino';
+import { openSync } from 'node:fs';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { ConfigError } from '../errors.js';
+import { createTextDestination, type TextTarget } from './text-format.js';
 
 export type { Logger };
+
+export type LogFormat = 'json' | 'text';
 
 /** kubectl's -v levels: 0–5 start-up, warnings and errors; 6+ one line per request. */
 export function levelForVerbosity(verbosity: number): 'info' | 'debug' | 'trace' {
@@ -12,10 +18,43 @@ export function levelForVerbosity(verbosity: number): 'info' | 'debug' | 'trace'
   return 'info';
 }
 
-export function createLogger(verbosity: number, destination: NodeJS.WritableStream = process.stderr): Logger {
+export interface LogOptions {
+  readonly verbosity: number;
+  /** Undefined: text for a person at a terminal, JSON lines for anything else. */
+  readonly format?: LogFormat;
+  /** Append here instead of stderr. */
+  readonly file?: string;
+}
+
+/** Text only when the lines go to a terminal: stderr is one and no --log-file. */
+export function resolveLogFormat(options: LogOptions, stderrIsTerminal: boolean): LogFormat {
+  return options.format ?? (options.file === undefined && stderrIsTerminal ? 'text' : 'json');
+}
+
+/**
+ * Opens --log-file now, synchronously, so a bad path is a start-up error rather than a lost
+ * log. sync: false buffers writes; pino registers a synchronous flush on process exit for the
+ * destinations it builds, so the lines written just before process.exit() are kept.
+ */
+function fileDestination(path: string) {
+  let fd: number;
+  try {
+    fd = openSync(path, 'a', 0o600);
+  } catch (err) {
+    // Node's message repeats the path (`ENOENT: no such file or directory, open '…'`).
+    const reason = err instanceof Error ? err.message.replace(/, open '.*'$/, '') : String(err);
+    throw new ConfigError(`--log-file: cannot open ${path} (${reason})`, { cause: err });
+  }
+  return pino.destination({ dest: fd, sync: false, mkdir: false });
+}
+
+export function createLogger(options: LogOptions, stderr: NodeJS.WriteStream = process.stderr): Logger {
+  const target: TextTarget = options.file === undefined ? stderr : fileDestination(options.file);
+  const destination: DestinationStream =
+    resolveLogFormat(options, stderr.isTTY === true) === 'text' ? createTextDestination(target) : target;
   return pino(
     {
-      level: levelForVerbosity(verbosity),
+      level: levelForVerbosity(options.verbosity),
       base: undefined,
       redact: {
         paths: ['headers.authorization', 'headers.cookie', 'headers["proxy-authorization"]', 'token', 'password', 'key'],

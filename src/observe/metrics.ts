@@ -8,7 +8,7 @@ import type { AuthMaterial, Credentials } from '../credentials/credentials.js';
 import { requestInfo } from './request-info.js';
 import { RequestTimeline, type Phases } from './timeline.js';
 
-const PHASES = ['credentials', 'queue', 'dns', 'tcp', 'tls', 'server', 'transfer', 'total'] as const satisfies readonly (keyof Phases)[];
+const PHASES = ['credentials', 'queue', 'dns', 'tcp', 'tls', 'upload', 'server', 'transfer', 'total'] as const satisfies readonly (keyof Phases)[];
 /** 0.5 ms to 60 s: local loopback calls to slow lists and long server processing. */
 const SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 

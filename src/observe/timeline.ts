@@ -27,7 +27,9 @@ export interface Phases {
   dns?: number;
   tcp?: number;
   tls?: number;
-  /** Request headers (and a buffered body) written → first response byte. */
+  /** Request headers written → request body written (0 without a body). */
+  upload?: number;
+  /** Request fully written → first response byte. */
   server?: number;
   /** First response byte → last. */
   transfer?: number;
@@ -35,6 +37,8 @@ export interface Phases {
 }
 
 const connectionTimings = new WeakMap<Socket, ConnectionTiming>();
+/** undici's request objects, as seen on its channels, to the timelines they belong to. */
+const requestTimelines = new WeakMap<object, RequestTimeline>();
 const timelines = new WeakMap<ServerResponse, RequestTimeline>();
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
@@ -45,6 +49,10 @@ export class RequestTimeline {
   auditId = '';
   credentialsAt?: number;
   sentAt?: number;
+  /** The request body, if any, was written too (undici:request:bodySent). */
+  bodySentAt?: number;
+  /** Request body bytes written upstream (undici:request:bodyChunkSent). */
+  requestBytes = 0;
   firstByteAt?: number;
   endAt?: number;
   /** Set by the channel subscriber: the connection's timing, or `reused`. */
@@ -80,7 +88,9 @@ export class RequestTimeline {
       connectMs = (readyAt ?? startedAt) - startedAt;
     }
     if (this.sentAt !== undefined) phases.queue = round(Math.max(0, this.sentAt - ready - connectMs));
-    if (this.sentAt !== undefined && this.firstByteAt !== undefined) phases.server = round(this.firstByteAt - this.sentAt);
+    if (this.sentAt !== undefined && this.bodySentAt !== undefined && this.requestBytes > 0) phases.upload = round(this.bodySentAt - this.sentAt);
+    const written = this.bodySentAt ?? this.sentAt;
+    if (written !== undefined && this.firstByteAt !== undefined) phases.server = round(this.firstByteAt - written);
     if (this.firstByteAt !== undefined && this.endAt !== undefined) phases.transfer = round(this.endAt - this.firstByteAt);
     return phases;
   }
@@ -89,7 +99,7 @@ export class RequestTimeline {
   serverTiming(): string {
     const phases = this.phases();
     const parts: string[] = [];
-    for (const name of ['credentials', 'queue', 'dns', 'tcp', 'tls', 'server'] as const) {
+    for (const name of ['credentials', 'queue', 'dns', 'tcp', 'tls', 'upload', 'server'] as const) {
       const ms = phases[name];
       if (ms !== undefined) parts.push(`${name};dur=${ms}`);
     }
@@ -130,14 +140,27 @@ export function requestStarting(timeline: RequestTimeline): void {
 
 let subscribed = false;
 
-/** Subscribes once to the undici channel that tells which connection carries a request. */
+/**
+ * Subscribes once to undici's channels: which connection carries a request (sendHeaders), how
+ * many body bytes went out (bodyChunkSent) and when the whole request was written (bodySent).
+ */
 export function watchUndiciConnections(): void {
   if (subscribed) return;
   subscribed = true;
+  subscribe('undici:request:bodyChunkSent', (message) => {
+    const { request, chunk } = message as { request: object; chunk: Uint8Array | string };
+    const timeline = requestTimelines.get(request);
+    if (timeline !== undefined) timeline.requestBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+  });
+  subscribe('undici:request:bodySent', (message) => {
+    const timeline = requestTimelines.get((message as { request: object }).request);
+    if (timeline !== undefined) timeline.bodySentAt = performance.now();
+  });
   subscribe('undici:client:sendHeaders', (message) => {
     const timeline = starting;
     starting = undefined;
     if (timeline === undefined) return;
+    requestTimelines.set((message as { request: object }).request, timeline);
     const socket = (message as { socket: Socket }).socket;
     const timing = connectionTimings.get(socket);
     if (timing === undefined || timing.used) timeline.connection = 'reused';

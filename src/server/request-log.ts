@@ -18,6 +18,7 @@ function timelineFields(method: string, timeline: RequestTimeline, verbosity: nu
   return {
     ...(connection === undefined ? {} : { connection: connection === 'reused' ? 'reused' : 'new' }),
     phases: timeline.phases(),
+    requestBytes: timeline.requestBytes,
     responseBytes: timeline.responseBytes,
     ...(sent === undefined ? {} : { requestHeaders: redactedHeaders(sent.headers) }),
     ...(timeline.responseHeaders === undefined ? {} : { responseHeaders: redactedHeaders(timeline.responseHeaders) }),

@@ -46,6 +46,21 @@ void t.test('a new connection is charged tcp and tls; the next request reuses it
   t.equal(reused.phases?.tls, undefined);
 });
 
+void t.test('a request body: its bytes and its upload phase', async (t) => {
+  const cluster = await startTestCluster(t);
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '-v=6'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+  const body = Buffer.alloc(3 * 1024 * 1024, 'u');
+  const reply = await fetchText(`${proxy.url}/test/upload`, { method: 'POST', body });
+  t.equal(reply.status, 200);
+  t.match(reply.headers['server-timing'], /, upload;dur=[\d.]+, server;dur=[\d.]+$/);
+  const line = (await logLine(proxy, '/test/upload', 1)) as Line & { requestBytes?: number };
+  t.equal(line.requestBytes, body.length, 'request bytes counted from what undici wrote');
+  t.ok(line.phases!.upload! > 0);
+  const get = await fetchText(`${proxy.url}/version`);
+  t.notMatch(get.headers['server-timing'], /upload/, 'no body, no upload phase');
+});
+
 void t.test('--server-timing=false sends no header; a plugin\'s time is the credentials phase', async (t) => {
   const cluster = await startTestCluster(t, { tokens: { 'exec-token-1': 'exec-user' } });
   const plugin = writePlugin(cluster.dir);
