@@ -6,10 +6,10 @@
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 
 /** Chronological order, as in Server-Timing; `total` is left out (the line shows `ms`). */
-const PHASES = ['credentials', 'queue', 'dns', 'tcp', 'tls', 'server', 'transfer'] as const;
+const PHASES = ['credentials', 'queue', 'dns', 'tcp', 'tls', 'upload', 'server', 'transfer'] as const;
 
 /** Fields of the request line that its compact form shows; any other field follows as key=value. */
-const REQUEST_FIELDS = new Set(['method', 'url', 'status', 'completed', 'ms', 'auditID', 'connection', 'phases', 'responseBytes', 'requestHeaders', 'responseHeaders', 'curl']);
+const REQUEST_FIELDS = new Set(['method', 'url', 'status', 'completed', 'ms', 'auditID', 'connection', 'phases', 'requestBytes', 'responseBytes', 'requestHeaders', 'responseHeaders', 'curl']);
 
 type LogRecord = Record<string, unknown>;
 
@@ -49,6 +49,8 @@ function requestLine(record: LogRecord): string {
   if (record.completed === false) words.push('incomplete');
   if (typeof record.connection === 'string') words.push(record.connection);
   for (const name of PHASES) if (phases[name] !== undefined) words.push(`${name}=${ms(phases[name])}`);
+  // Bytes sent up (only when there was a body), then bytes received.
+  if (typeof record.requestBytes === 'number' && record.requestBytes > 0) words.push(`up=${record.requestBytes}B`);
   if (record.responseBytes !== undefined) words.push(`${value(record.responseBytes)}B`);
   if (record.auditID !== undefined) words.push(`audit=${value(record.auditID)}`);
   words.push(...pairs(record, (key) => REQUEST_FIELDS.has(key) || key === 'level' || key === 'time' || key === 'msg'));
