@@ -5,24 +5,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuthMaterial, Credentials } from '../credentials/credentials.js';
-import { requestInfo } from './request-info.js';
+import { requestInfoOfUrl } from './request-info.js';
 import { RequestTimeline, type Phases } from './timeline.js';
 
 const PHASES = ['credentials', 'queue', 'dns', 'tcp', 'tls', 'upload', 'server', 'transfer', 'total'] as const satisfies readonly (keyof Phases)[];
 /** 0.5 ms to 60 s: local loopback calls to slow lists and long server processing. */
 const SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
-
-function decodedPath(url: string): { path: string; query: string } {
-  const question = url.indexOf('?');
-  const rawPath = question === -1 ? url : url.slice(0, question);
-  let path = rawPath;
-  try {
-    path = decodeURIComponent(rawPath);
-  } catch {
-    // an undecodable path was refused before it was forwarded; keep it as written
-  }
-  return { path, query: question === -1 ? '' : url.slice(question + 1) };
-}
 
 export class ProxyMetrics {
   readonly registry = new Registry();
@@ -78,8 +66,7 @@ export class ProxyMetrics {
   }
 
   private countRequest(req: IncomingMessage, code: number): void {
-    const { path, query } = decodedPath(req.url ?? '');
-    const info = requestInfo(req.method ?? '', path, query);
+    const info = requestInfoOfUrl(req.method ?? '', req.url ?? '');
     const resource = info.subresource === '' ? info.resource : `${info.resource}/${info.subresource}`;
     this.requests.inc({ verb: info.verb, resource, code: String(code) });
   }

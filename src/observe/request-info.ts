@@ -264,3 +264,16 @@ function queryUnescape(raw: string): string | undefined {
   // Go keeps invalid UTF-8 as bytes; a JS string cannot, so such bytes become U+FFFD.
   return Buffer.concat(bytes).toString('utf8');
 }
+
+/** The RequestInfo of a request target as received (`/path?query`, percent-encoded). */
+export function requestInfoOfUrl(method: string, url: string): RequestInfo {
+  const question = url.indexOf('?');
+  const rawPath = question === -1 ? url : url.slice(0, question);
+  let path = rawPath;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    // an undecodable path was refused before it was forwarded; keep it as written
+  }
+  return requestInfo(method, path, question === -1 ? '' : url.slice(question + 1));
+}

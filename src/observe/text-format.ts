@@ -9,7 +9,7 @@ const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 4
 const PHASES = ['credentials', 'queue', 'dns', 'tcp', 'tls', 'upload', 'server', 'transfer'] as const;
 
 /** Fields of the request line that its compact form shows; any other field follows as key=value. */
-const REQUEST_FIELDS = new Set(['method', 'url', 'status', 'completed', 'ms', 'auditID', 'connection', 'phases', 'requestBytes', 'responseBytes', 'requestHeaders', 'responseHeaders', 'curl']);
+const REQUEST_FIELDS = new Set(['method', 'url', 'status', 'completed', 'ms', 'auditID', 'connection', 'phases', 'requestBytes', 'responseBytes', 'verb', 'resource', 'namespace', 'name', 'requestHeaders', 'responseHeaders', 'curl']);
 
 type LogRecord = Record<string, unknown>;
 

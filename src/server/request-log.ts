@@ -3,6 +3,8 @@
 // as sent upstream, -v=8 the API server's response headers, -v=9 the request as a curl command;
 // headers sorted, every credential masked (observe/redact.ts), secrets in the query too.
 
+import { requestInfoOfUrl } from '../observe/request-info.js';
+import { clientAddress } from '../upstream/headers.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../observe/logger.js';
 import { curlCommand, redactTarget, redactedHeaders } from '../observe/redact.js';
@@ -26,10 +28,22 @@ function timelineFields(method: string, timeline: RequestTimeline, verbosity: nu
   };
 }
 
+/** The request as the API server will name it (its RBAC verb, resource and object), for forwarded requests. */
+function apiFields(req: IncomingMessage): Record<string, string> {
+  const info = requestInfoOfUrl(req.method ?? '', req.url ?? '');
+  if (!info.isResourceRequest) return { verb: info.verb };
+  const fields: Record<string, string> = { verb: info.verb, resource: info.subresource === '' ? info.resource : `${info.resource}/${info.subresource}` };
+  if (info.namespace !== '') fields.namespace = info.namespace;
+  if (info.name !== '') fields.name = info.name;
+  return fields;
+}
+
 export function createRequestLog(logger: Logger, verbosity: number, origin: string): RequestLog {
   if (!logger.isLevelEnabled('debug')) return NO_LOG;
   return (req, res) => {
     const start = process.hrtime.bigint();
+    // Read now: by 'close' the socket may be detached from the request.
+    const client = clientAddress(req.socket.remoteAddress);
     res.once('close', () => {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       const timeline = RequestTimeline.of(res);
@@ -42,6 +56,9 @@ export function createRequestLog(logger: Logger, verbosity: number, origin: stri
           ms: Math.round(ms * 1000) / 1000,
           // Joins this line to the API server's audit event (its auditID).
           auditID: timeline?.auditId,
+          ...(timeline === undefined ? {} : apiFields(req)),
+          client,
+          userAgent: req.headers['user-agent'],
           ...(timeline === undefined ? {} : timelineFields(req.method ?? '', timeline, verbosity, origin)),
         },
         'request completed',

@@ -50,8 +50,8 @@ void t.test('the per-request line is an access-log line, phases in the order the
     ],
     [
       'a response cut short, and a field the compact form does not know',
-      { ...request, completed: false, connection: undefined, phases: {}, responseBytes: 12, verb: 'list' },
-      `17:03:21.040 GET /api/v1/namespaces/default/pods 200 48.0ms incomplete 12B audit=${AUDIT} verb=list`,
+      { ...request, completed: false, connection: undefined, phases: {}, responseBytes: 12, verb: 'list', shard: 'b' },
+      `17:03:21.040 GET /api/v1/namespaces/default/pods 200 48.0ms incomplete 12B audit=${AUDIT} shard=b`,
     ],
     [
       'an upgrade: the session follows as key=value',

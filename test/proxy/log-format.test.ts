@@ -23,7 +23,7 @@ void t.test('--log-format text -v=8: an access-log line, then the headers sorted
   const lines = proxy.stderr().split('\n');
   t.match(lines[0], new RegExp(`^${CLOCK} INFO  acting as identity="static token against https://127\\.0\\.0\\.1:\\d+"$`), 'start-up records: time, level, message, key=value');
   const at = lines.findIndex((line) => / GET \/version /.test(line));
-  t.match(lines[at], new RegExp(`^${CLOCK} GET /version 200 [\\d.]+ms new (queue=[\\d.]+ )?tcp=[\\d.]+ tls=[\\d.]+ server=[\\d.]+ transfer=[\\d.]+ \\d+B audit=${AUDIT_ID}$`));
+  t.match(lines[at], new RegExp(`^${CLOCK} GET /version 200 [\\d.]+ms new (queue=[\\d.]+ )?tcp=[\\d.]+ tls=[\\d.]+ server=[\\d.]+ transfer=[\\d.]+ \\d+B audit=${AUDIT_ID} client=127\\.0\\.0\\.1$`));
   const following = lines.slice(at + 1);
   const requestHeaders = following.filter((line) => line.startsWith('    > '));
   const responseHeaders = following.filter((line) => line.startsWith('    < '));

@@ -39,11 +39,15 @@ void t.test('a new connection is charged tcp and tls; the next request reuses it
   const sum = phases.queue! + phases.tcp! + phases.tls! + phases.server! + phases.transfer!;
   t.ok(sum <= phases.total! + 1, `the phases (${sum} ms) fit in the total (${phases.total} ms)`);
 
-  const second = await fetchText(`${proxy.url}/version`);
+  const second = await fetchText(`${proxy.url}/version`, { headers: { 'user-agent': 'timeline-test/1.0' } });
   t.match(second.headers['server-timing'], /^queue;dur=[\d.]+, server;dur=[\d.]+$/, 'a reused connection has no tcp or tls');
   const reused = await logLine(proxy, '/version', 1);
   t.equal(reused.connection, 'reused');
   t.equal(reused.phases?.tls, undefined);
+  t.match(reused, { verb: 'get', client: '127.0.0.1', userAgent: 'timeline-test/1.0' }, 'who asked, and the API server\'s verb');
+
+  await fetchText(`${proxy.url}/api/v1/namespaces/default/pods/web-0/log`);
+  t.match(await logLine(proxy, '/api/v1/namespaces/default/pods/web-0/log', 1), { verb: 'get', resource: 'pods/log', namespace: 'default', name: 'web-0' });
 });
 
 void t.test('a request body: its bytes and its upload phase', async (t) => {
