@@ -2,7 +2,6 @@
 // → the built proxy → the example API server, which runs a few commands over the protocol.
 // Exec stays refused by default, as in kubectl proxy; --allow-exec opens it, and no encoding
 // of the path opens it without the flag.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -10,13 +9,9 @@ import { join } from 'node:path';
 import t from 'tap';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { rawRequest, type StatusBody } from '../helpers/http.js';
-import { isolatedEnv, runProxy, startProxyProcess, type ProxyProcess } from '../helpers/proxy-process.js';
+import { kubectl } from '../helpers/kubectl.js';
+import { isolatedEnv, runProxy, startProxyProcess } from '../helpers/proxy-process.js';
 
-interface KubectlResult {
-  readonly code: number | null;
-  readonly stdout: Buffer;
-  readonly stderr: string;
-}
 
 /** kubectl against the proxy only: an empty kubeconfig, so nothing of the machine's is read. */
 function kubectlEnv(cluster: TestCluster): NodeJS.ProcessEnv {
@@ -26,30 +21,6 @@ function kubectlEnv(cluster: TestCluster): NodeJS.ProcessEnv {
   return isolatedEnv(cluster.dir, { KUBECONFIG: emptyKubeconfig, KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'true' });
 }
 
-/** Runs kubectl to completion with `input` on its stdin, bounded by 30 s. */
-function kubectl(proxy: ProxyProcess, env: NodeJS.ProcessEnv, args: readonly string[], input?: Buffer): Promise<KubectlResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kubectl', ['--server', proxy.url, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const stdout: Buffer[] = [];
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`kubectl ${args.join(' ')} did not finish within 30 s; stderr: ${stderr}`));
-    }, 30_000);
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(stdout), stderr });
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
-}
 
 /** A WebSocket handshake as kubectl sends it, for raw requests. */
 const WEBSOCKET_UPGRADE = [

@@ -2,35 +2,15 @@
 // resource and code, phase histograms, bytes, streams, upgrades, connections and credential
 // fetches; /healthz and /readyz on that listener only.
 import t from 'tap';
+import { parseMetrics, sampleValue } from '../helpers/prometheus.js';
 import { request } from 'undici';
 import { startTestCluster } from '../helpers/cluster.js';
 import { EXEC_V1, execCredential, writePlugin } from '../helpers/exec-plugin.js';
 import { fetchText } from '../helpers/http.js';
 import { isolatedEnv, runProxy, startProxyProcess, type ProxyProcess } from '../helpers/proxy-process.js';
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
 
-/** Parses the Prometheus text exposition format (0.0.4): `name{a="b",…} value`, comments skipped. */
-function parseMetrics(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (match === null) throw new Error(`not a sample line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]!] = pair[2]!;
-    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
-  }
-  return samples;
-}
 
-function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-}
 
 async function metricsAddress(proxy: ProxyProcess): Promise<string> {
   await proxy.waitForStderr(/"address":"[^"]+","msg":"serving \/metrics/);
@@ -54,20 +34,20 @@ void t.test('requests, phases, bytes, open streams and connections, as Prometheu
   t.equal(scrape.status, 200);
   t.match(scrape.headers['content-type'], /^text\/plain; version=0\.0\.4/);
   const samples = parseMetrics(scrape.body);
-  t.equal(value(samples, 'kube_auth_proxy_requests_total', { verb: 'list', resource: 'pods', code: '200' }), 2);
-  t.equal(value(samples, 'kube_auth_proxy_requests_total', { verb: 'get', resource: 'pods', code: '404' }), 1);
-  t.equal(value(samples, 'kube_auth_proxy_requests_total', { verb: 'get', resource: '', code: '200' }), 1, '/version: a non-resource get');
-  t.equal(value(samples, 'kube_auth_proxy_request_phase_seconds_count', { phase: 'total' }), 4, 'the open watch is not counted yet');
-  t.equal(value(samples, 'kube_auth_proxy_request_phase_seconds_count', { phase: 'tls' }), 1, 'one new connection, one handshake');
-  t.ok(value(samples, 'kube_auth_proxy_request_phase_seconds_sum', { phase: 'server' })! > 0);
-  t.ok(value(samples, 'kube_auth_proxy_response_bytes_total')! > 0);
-  t.equal(value(samples, 'kube_auth_proxy_open_streams'), 1, 'the watch is open');
-  t.ok(value(samples, 'kube_auth_proxy_upstream_connections')! >= 1);
+  t.equal(sampleValue(samples, 'kube_auth_proxy_requests_total', { verb: 'list', resource: 'pods', code: '200' }), 2);
+  t.equal(sampleValue(samples, 'kube_auth_proxy_requests_total', { verb: 'get', resource: 'pods', code: '404' }), 1);
+  t.equal(sampleValue(samples, 'kube_auth_proxy_requests_total', { verb: 'get', resource: '', code: '200' }), 1, '/version: a non-resource get');
+  t.equal(sampleValue(samples, 'kube_auth_proxy_request_phase_seconds_count', { phase: 'total' }), 4, 'the open watch is not counted yet');
+  t.equal(sampleValue(samples, 'kube_auth_proxy_request_phase_seconds_count', { phase: 'tls' }), 1, 'one new connection, one handshake');
+  t.ok(sampleValue(samples, 'kube_auth_proxy_request_phase_seconds_sum', { phase: 'server' })! > 0);
+  t.ok(sampleValue(samples, 'kube_auth_proxy_response_bytes_total')! > 0);
+  t.equal(sampleValue(samples, 'kube_auth_proxy_open_streams'), 1, 'the watch is open');
+  t.ok(sampleValue(samples, 'kube_auth_proxy_upstream_connections')! >= 1);
 
   watch.body.destroy();
   const deadline = Date.now() + 10_000;
   let open: number | undefined = 1;
-  while (open !== 0 && Date.now() < deadline) open = value(parseMetrics((await fetchText(`${metrics}/metrics`)).body), 'kube_auth_proxy_open_streams');
+  while (open !== 0 && Date.now() < deadline) open = sampleValue(parseMetrics((await fetchText(`${metrics}/metrics`)).body), 'kube_auth_proxy_open_streams');
   t.equal(open, 0, 'the watch closed');
 
   t.equal((await fetchText(`${metrics}/healthz`)).body, 'ok\n');
@@ -87,14 +67,14 @@ void t.test('credential fetches are counted; a failing plugin makes /readyz answ
   const metrics = `http://${await metricsAddress(proxy)}`;
   await Promise.all([fetchText(`${proxy.url}/version`), fetchText(`${proxy.url}/version`), fetchText(`${proxy.url}/version`)]);
   const samples = parseMetrics((await fetchText(`${metrics}/metrics`)).body);
-  t.equal(value(samples, 'kube_auth_proxy_credential_fetches_total', { result: 'success' }), 1, 'three requests, one plugin run');
+  t.equal(sampleValue(samples, 'kube_auth_proxy_credential_fetches_total', { result: 'success' }), 1, 'three requests, one plugin run');
   t.equal(plugin.runs(), 1);
 
   cluster.api.tokens.delete('exec-token-1');
   plugin.fail(4, 'sso session expired');
   t.equal((await fetchText(`${proxy.url}/version`)).status, 502);
   const after = parseMetrics((await fetchText(`${metrics}/metrics`)).body);
-  t.equal(value(after, 'kube_auth_proxy_credential_fetches_total', { result: 'failure' }), 1);
+  t.equal(sampleValue(after, 'kube_auth_proxy_credential_fetches_total', { result: 'failure' }), 1);
   const ready = await fetchText(`${metrics}/readyz`);
   t.equal(ready.status, 503);
   t.match(ready.body, /^credentials: exec: executable .* failed with exit code 4: sso session expired\n$/);

@@ -9,13 +9,9 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { kubectl } from '../helpers/kubectl.js';
 import { isolatedEnv, startProxyProcess, type ProxyProcess } from '../helpers/proxy-process.js';
 
-interface KubectlResult {
-  readonly code: number | null;
-  readonly stdout: Buffer;
-  readonly stderr: string;
-}
 
 /** kubectl against the proxy only (an empty kubeconfig); on SPDY for exec and port-forward unless `websockets`. */
 function kubectlEnv(cluster: TestCluster, websockets = false): NodeJS.ProcessEnv {
@@ -24,30 +20,6 @@ function kubectlEnv(cluster: TestCluster, websockets = false): NodeJS.ProcessEnv
   return isolatedEnv(cluster.dir, { KUBECONFIG: emptyKubeconfig, KUBECTL_REMOTE_COMMAND_WEBSOCKETS: String(websockets), KUBECTL_PORT_FORWARD_WEBSOCKETS: String(websockets) });
 }
 
-/** Runs kubectl to completion with `input` on its stdin, bounded by 30 s. */
-function kubectl(proxy: ProxyProcess, env: NodeJS.ProcessEnv, args: readonly string[], input?: Buffer): Promise<KubectlResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kubectl', ['--server', proxy.url, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const stdout: Buffer[] = [];
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`kubectl ${args.join(' ')} did not finish within 30 s; stderr: ${stderr}`));
-    }, 30_000);
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(stdout), stderr });
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
-}
 
 /** Starts `kubectl port-forward` and resolves with the local port it prints, within 20 s. */
 function portForward(proxy: ProxyProcess, env: NodeJS.ProcessEnv, args: readonly string[]): Promise<{ child: ChildProcessWithoutNullStreams; localPort: number; stderr(): string }> {

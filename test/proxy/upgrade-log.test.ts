@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import t from 'tap';
+import { parseMetrics, sampleValue } from '../helpers/prometheus.js';
 import { fetchText } from '../helpers/http.js';
 import { withTimeout } from '../fixtures/waiting.js';
 import { isolatedEnv, startProxyProcess, type ProxyProcess } from '../helpers/proxy-process.js';
@@ -85,29 +86,8 @@ async function upgradeLine(proxy: ProxyProcess, n: number): Promise<UpgradeLine>
   return JSON.parse(lines[n - 1]!) as UpgradeLine;
 }
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
 
-/** Parses the Prometheus text exposition format (0.0.4), comments skipped. */
-function parseMetrics(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (match === null) throw new Error(`not a sample line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]!] = pair[2]!;
-    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
-  }
-  return samples;
-}
 
-function value(samples: Sample[], name: string, labels: Record<string, string>): number | undefined {
-  return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-}
 
 void t.test('-v=6: one line per upgrade when it is over, and the same upgrades in the metrics', async (t) => {
   const { dir, upstream, kubeconfig } = await upgradeSetup(t);
@@ -173,12 +153,12 @@ void t.test('-v=6: one line per upgrade when it is over, and the same upgrades i
     // The proxy's side of the last (filtered) upgrade closes when the client's FIN arrives.
     const deadline = Date.now() + 5_000;
     let samples = await scrape();
-    while (value(samples, 'kube_auth_proxy_open_upgrades', {}) !== 0 && Date.now() < deadline) samples = await scrape();
-    t.equal(value(samples, 'kube_auth_proxy_requests_total', { verb: 'get', resource: 'pods/portforward', code: '101' }), 2, 'two port-forward sessions');
-    t.equal(value(samples, 'kube_auth_proxy_requests_total', { verb: 'get', resource: '', code: '403' }), 1, 'the refusal; the filtered one is not counted');
-    t.equal(value(samples, 'kube_auth_proxy_upgraded_bytes_total', { direction: 'to_upstream' }), toUpstream + 4);
-    t.equal(value(samples, 'kube_auth_proxy_upgraded_bytes_total', { direction: 'to_client' }), toUpstream + 4);
-    t.equal(value(samples, 'kube_auth_proxy_open_upgrades', {}), 0);
+    while (sampleValue(samples, 'kube_auth_proxy_open_upgrades', {}) !== 0 && Date.now() < deadline) samples = await scrape();
+    t.equal(sampleValue(samples, 'kube_auth_proxy_requests_total', { verb: 'get', resource: 'pods/portforward', code: '101' }), 2, 'two port-forward sessions');
+    t.equal(sampleValue(samples, 'kube_auth_proxy_requests_total', { verb: 'get', resource: '', code: '403' }), 1, 'the refusal; the filtered one is not counted');
+    t.equal(sampleValue(samples, 'kube_auth_proxy_upgraded_bytes_total', { direction: 'to_upstream' }), toUpstream + 4);
+    t.equal(sampleValue(samples, 'kube_auth_proxy_upgraded_bytes_total', { direction: 'to_client' }), toUpstream + 4);
+    t.equal(sampleValue(samples, 'kube_auth_proxy_open_upgrades', {}), 0);
   });
 });
 
