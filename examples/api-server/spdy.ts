@@ -3,6 +3,7 @@
 // zlib and the SPDY/3 dictionary (one zlib stream per direction per connection, flushed after
 // each block, as Go's spdy framer does), and a server session that answers every stream the
 // client opens. Flow control is not done: spdystream neither sends nor honours WINDOW_UPDATE.
+import { ByteQueue } from './byte-queue.js';
 import { constants as zlibConstants, createDeflate, createInflate, type Deflate, type Inflate } from 'node:zlib';
 
 /** Control frame types (SPDY/3 §2.6). */
@@ -150,19 +151,16 @@ export function parseStreamHeaders(payload: Buffer): { streamId: number; block: 
 
 /** Frames of a byte stream; chunks are joined only once a whole frame is there. */
 export class FrameParser {
-  private chunks: Buffer[] = [];
-  private available = 0;
+  private readonly queue = new ByteQueue();
 
   /** Adds bytes and returns the frames they complete. */
   push(chunk: Buffer): Frame[] {
-    this.chunks.push(chunk);
-    this.available += chunk.length;
+    this.queue.push(chunk);
     const frames: Frame[] = [];
-    while (this.available >= 8) {
-      const head = this.chunks[0]!.length >= 8 ? this.chunks[0]! : Buffer.concat(this.chunks, 8);
-      const length = head.readUInt32BE(4) & 0xffffff;
-      if (this.available < 8 + length) break;
-      const bytes = this.take(8 + length);
+    while (this.queue.length >= 8) {
+      const length = this.queue.peek(8).readUInt32BE(4) & 0xffffff;
+      if (this.queue.length < 8 + length) break;
+      const bytes = this.queue.take(8 + length);
       const first = bytes.readUInt32BE(0);
       const flags = bytes[4]!;
       const payload = bytes.subarray(8);
@@ -172,22 +170,6 @@ export class FrameParser {
     return frames;
   }
 
-  private take(bytes: number): Buffer {
-    const parts: Buffer[] = [];
-    for (let needed = bytes; needed > 0; ) {
-      const head = this.chunks[0]!;
-      if (head.length <= needed) {
-        parts.push(head);
-        this.chunks.shift();
-      } else {
-        parts.push(head.subarray(0, needed));
-        this.chunks[0] = head.subarray(needed);
-      }
-      needed -= parts.at(-1)!.length;
-    }
-    this.available -= bytes;
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes);
-  }
 }
 
 /** Header name → values; names are lower case, as SPDY/3 requires. */

@@ -1,5 +1,6 @@
 // Just enough of RFC 6455 for the example API server's exec endpoint: the server's handshake
 // answer, masked client frames in (fragmented messages reassembled), unmasked frames out.
+import { ByteQueue } from './byte-queue.js';
 import { createHash } from 'node:crypto';
 
 /** Frame opcodes (RFC 6455 §5.2). */
@@ -84,8 +85,7 @@ function parseHeader(bytes: Buffer, maxPayload: number): FrameHeader | undefined
  * whole frame is there, so a multi-megabyte stream costs no repeated copying.
  */
 export class FrameReader {
-  private chunks: Buffer[] = [];
-  private available = 0;
+  private readonly queue = new ByteQueue();
   private fragments: Buffer[] = [];
   private fragmentBytes = 0;
   private fragmentOpcode: number | undefined;
@@ -94,34 +94,16 @@ export class FrameReader {
 
   /** Adds bytes and returns the messages they complete; throws WebSocketProtocolError. */
   push(chunk: Buffer): Message[] {
-    this.chunks.push(chunk);
-    this.available += chunk.length;
+    this.queue.push(chunk);
     const messages: Message[] = [];
     for (;;) {
-      const header = parseHeader(Buffer.concat(this.chunks, Math.min(this.available, 14)), this.maxMessageBytes);
-      if (header === undefined || this.available < header.headerBytes + header.payloadBytes) return messages;
-      const message = this.frame(header, this.take(header.headerBytes + header.payloadBytes));
+      const header = parseHeader(this.queue.peek(14), this.maxMessageBytes);
+      if (header === undefined || this.queue.length < header.headerBytes + header.payloadBytes) return messages;
+      const message = this.frame(header, this.queue.take(header.headerBytes + header.payloadBytes));
       if (message !== undefined) messages.push(message);
     }
   }
 
-  /** Removes the first `bytes` bytes; the chunks are the reader's own, so unmasking may write to them. */
-  private take(bytes: number): Buffer {
-    const parts: Buffer[] = [];
-    for (let needed = bytes; needed > 0; ) {
-      const head = this.chunks[0]!;
-      if (head.length <= needed) {
-        parts.push(head);
-        this.chunks.shift();
-      } else {
-        parts.push(head.subarray(0, needed));
-        this.chunks[0] = head.subarray(needed);
-      }
-      needed -= parts.at(-1)!.length;
-    }
-    this.available -= bytes;
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes);
-  }
 
   /** Unmasks one frame; returns a message when it completes one. */
   private frame(header: FrameHeader, bytes: Buffer): Message | undefined {
