@@ -165,7 +165,7 @@ export async function completeConfig(options: ProxyOptions, env: Environment, ru
     },
   );
   const warnings = [...kubeconfig.warnings];
-  const upstream = withProxy(upstreamConfig(options, kubeconfig, warnings, { ...runtime, execPluginTimeoutMs: options.execPluginTimeoutMs }), kubeconfig.cluster, env);
+  const upstream = withProxy(upstreamConfig(options, kubeconfig, warnings, { ...runtime, execPluginTimeoutMs: options.execPluginTimeoutMs, proxyEnvironment: env }), kubeconfig.cluster, env);
   const identity = describeIdentity(upstream.tls?.cert, upstream.credentials, upstream.impersonation.length > 0 ? kubeconfig.user.impersonate : undefined);
   warnings.push(...identity.warnings);
   if (options.disableFilter && options.unixSocket === undefined) {

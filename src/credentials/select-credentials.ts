@@ -9,6 +9,7 @@ import { NO_CREDENTIALS, basicAuth, bearerToken, type Credentials } from './cred
 import { execCredentials } from './exec/exec-credentials.js';
 import { oidcCredentials } from './oidc/oidc-credentials.js';
 import { tokenFile } from './token-file.js';
+import { chooseProxy, type ProxyEnvironment } from '../upstream/proxy/choose-proxy.js';
 
 /** What credential sources need from the running process. */
 export interface CredentialRuntime {
@@ -18,6 +19,8 @@ export interface CredentialRuntime {
   readonly stdinIsTerminal: boolean;
   /** Where plugins' stderr goes. */
   readonly stderr: NodeJS.WritableStream;
+  /** HTTPS_PROXY / NO_PROXY for requests a credential source makes itself (the OIDC issuer). */
+  readonly proxyEnvironment?: ProxyEnvironment;
 }
 
 export function selectCredentials(user: ResolvedUser, cluster: ResolvedCluster, runtime: CredentialRuntime): Credentials {
@@ -26,7 +29,10 @@ export function selectCredentials(user: ResolvedUser, cluster: ResolvedCluster, 
   if (user.username !== undefined && user.username !== '') return basicAuth(user.username, user.password ?? '');
   // client-go puts the auth-provider's wrapper beneath the bearer and basic ones, which set
   // Authorization first, so the provider is then never asked (rest/transport.go TransportConfig).
-  if (user.authProvider?.name === 'oidc') return oidcCredentials(user.authProvider, { onWarning: runtime.onWarning });
+  if (user.authProvider?.name === 'oidc') {
+    const env = runtime.proxyEnvironment;
+    return oidcCredentials(user.authProvider, { onWarning: runtime.onWarning, ...(env === undefined ? {} : { proxyFor: (url: URL) => chooseProxy(url, undefined, env) }) });
+  }
   if (user.exec !== undefined) {
     return execCredentials(user.exec, cluster, {
       timeoutMs: runtime.execPluginTimeoutMs,

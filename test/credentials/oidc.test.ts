@@ -13,6 +13,7 @@ import { idTokenExpiry, isFresh } from '../../src/credentials/oidc/jwt-expiry.js
 import { setAuthProviderValues } from '../../src/credentials/oidc/kubeconfig-edit.js';
 import { oidcCredentials, type OidcOptions } from '../../src/credentials/oidc/oidc-credentials.js';
 import { writeBackTokens } from '../../src/credentials/oidc/write-back.js';
+import { startHttpProxy } from '../helpers/forward-proxies.js';
 import { CLIENT_ID, CLIENT_SECRET, startTestIssuer, type TestIssuer } from '../helpers/oidc-issuer.js';
 
 const pki = createPki();
@@ -354,3 +355,20 @@ function catchError(run: () => unknown): Error | undefined {
 function secretsIn(message: string, s: Setup): boolean {
   return [s.config['id-token'], s.config['refresh-token'], CLIENT_SECRET].some((secret) => secret !== undefined && secret !== '' && message.includes(secret));
 }
+
+void t.test('the refresh goes through the forward proxy chosen for the issuer (HTTPS_PROXY in client-go)', async (t) => {
+  const s = await loggedIn(t, 5);
+  const proxy = await startHttpProxy(t);
+  const asked: string[] = [];
+  const credentials = s.credentials({
+    proxyFor: (url) => {
+      asked.push(url.href);
+      return new URL(proxy.url);
+    },
+  });
+  t.equal(s.issuer.verify(bearerOf(await credentials.current())), 'jane', 'refreshed, TLS to the issuer inside the tunnel');
+  const issuerHost = new URL(s.issuer.url).host;
+  t.same(proxy.tunnels, [issuerHost, issuerHost], 'discovery and the token request each went through a CONNECT to the issuer');
+  t.match(asked, [/\/\.well-known\/openid-configuration$/, /\/token$/]);
+  t.equal(s.issuer.tokenRequests(), 1);
+});

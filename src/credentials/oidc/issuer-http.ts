@@ -4,6 +4,12 @@
 
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { ConnectionOptions } from 'node:tls';
+import { dialThroughProxy } from '../../upstream/proxy/connector.js';
+import type { IssuerClient } from './oidc-settings.js';
+
+/** client-go's dial timeout; the whole refresh is bounded by the caller's signal as well. */
+const ISSUER_CONNECT_TIMEOUT_MS = 30_000;
 
 const MAX_BODY_BYTES = 1 << 20;
 
@@ -22,22 +28,32 @@ export interface IssuerResponse {
 }
 
 /**
- * Sends one request; rejects on network, TLS or size errors, and when `signal` aborts (the caller
- * tells a timeout apart by looking at its signal). The error messages are Node's and never carry
- * the request body.
+ * Sends one request, through the client's forward proxy when one applies; rejects on network,
+ * TLS or size errors, and when `signal` aborts (the caller tells a timeout apart by looking at its
+ * signal). The error messages are Node's and never carry the request body.
  */
-export function issuerRequest(url: URL, req: IssuerRequest, ca: Buffer | undefined, signal: AbortSignal): Promise<IssuerResponse> {
+export async function issuerRequest(url: URL, req: IssuerRequest, client: Pick<IssuerClient, 'ca' | 'proxyFor'>, signal: AbortSignal): Promise<IssuerResponse> {
+  const https = url.protocol === 'https:';
+  const tls: ConnectionOptions | undefined = https ? { minVersion: 'TLSv1.2', ...(client.ca === undefined ? {} : { ca: client.ca }) } : undefined;
+  const proxy = client.proxyFor?.(url);
+  // Through a proxy the tunnel (and TLS inside it) is opened first; plain HTTP then runs over it.
+  const tunnel = proxy === undefined ? undefined : await dialThroughProxy(url, tls, proxy, ISSUER_CONNECT_TIMEOUT_MS);
   return new Promise((resolve, reject) => {
-    const https = url.protocol === 'https:';
     const options = {
       method: req.method,
       headers: { ...req.headers, ...(req.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(req.body)) }) },
-      agent: false as const,
       signal,
-      ...(https ? { minVersion: 'TLSv1.2' as const, ...(ca === undefined ? {} : { ca }) } : {}),
+      // A fresh connection each time (refreshes are rare); Node honours createConnection only without an agent.
+      ...(tunnel === undefined ? { agent: false as const, ...tls } : { createConnection: () => tunnel }),
     };
     const onResponse = (res: IncomingMessage) => void readResponse(res).then(resolve, reject);
-    const outgoing = https ? httpsRequest(url, options, onResponse) : httpRequest(url, options, onResponse);
+    const outgoing =
+      tunnel !== undefined
+        ? // The tunnel carries TLS already: plain HTTP framing over it, to the issuer's host and path.
+          httpRequest({ ...options, host: url.hostname, port: url.port, path: url.pathname + url.search, headers: { ...options.headers, host: url.host } }, onResponse)
+        : https
+          ? httpsRequest(url, options, onResponse)
+          : httpRequest(url, options, onResponse);
     outgoing.once('error', reject);
     outgoing.end(req.body);
   });

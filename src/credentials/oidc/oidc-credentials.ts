@@ -20,6 +20,8 @@ export interface OidcOptions {
   readonly timeoutMs?: number;
   /** The clock, in ms since the epoch; tests move it. */
   readonly now?: () => number;
+  /** The forward proxy for the issuer's URLs, if any (HTTPS_PROXY / NO_PROXY, as client-go). */
+  readonly proxyFor?: (url: URL) => URL | undefined;
 }
 
 interface CurrentToken {
@@ -34,7 +36,7 @@ const NO_REFRESH_TOKEN = 'No valid id-token, and cannot refresh without refresh-
  * never be used: expired or absent with no refresh token); the issuer is only asked when needed.
  */
 export function oidcCredentials(provider: AuthProviderConfig, options: OidcOptions): Credentials {
-  const settings = oidcSettings(provider);
+  const settings = { ...oidcSettings(provider), ...(options.proxyFor === undefined ? {} : { proxyFor: options.proxyFor }) };
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? OIDC_ISSUER_TIMEOUT_MS;
   const where = `auth-provider oidc of user "${settings.userName}"`;

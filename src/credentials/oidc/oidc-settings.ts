@@ -30,6 +30,8 @@ export interface IssuerClient {
   readonly clientSecret: string;
   /** PEM roots that replace the defaults for TLS to the issuer; undefined: Node's default roots. */
   readonly ca?: Buffer;
+  /** The forward proxy for a URL of the issuer's, if any (client-go uses the environment's). */
+  readonly proxyFor?: (url: URL) => URL | undefined;
 }
 
 export interface OidcSettings extends IssuerClient {

@@ -21,7 +21,7 @@ export async function refreshIdToken(client: IssuerClient, refreshToken: string,
   const tokenUrl = await tokenEndpoint(client, signal);
   let response: IssuerResponse;
   try {
-    response = await issuerRequest(tokenUrl, refreshRequest(client, refreshToken), client.ca, signal);
+    response = await issuerRequest(tokenUrl, refreshRequest(client, refreshToken), client, signal);
   } catch (err) {
     throw new Error(`failed to refresh token: ${describe(err)}`, { cause: err });
   }
@@ -37,7 +37,7 @@ async function tokenEndpoint(client: IssuerClient, signal: AbortSignal): Promise
   const wellKnown = new URL(`${client.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
   let response: IssuerResponse;
   try {
-    response = await issuerRequest(wellKnown, { method: 'GET' }, client.ca, signal);
+    response = await issuerRequest(wellKnown, { method: 'GET' }, client, signal);
   } catch (err) {
     throw new Error(`oidc: failed to query metadata endpoint: ${describe(err)}`, { cause: err });
   }
