@@ -86,6 +86,7 @@ void t.test('upgrades: SPDY piped byte-exact both ways, refusals passed through,
 
   const refused = await upgrade(proxy.port, '/refuse', /"code":403\}/);
   t.match(refused.text, /^HTTP\/1\.1 403 Forbidden/, 'status passed through');
+  t.match(refused.text, /\r\nConnection: close\r\n/i, 'the client is told the connection closes after the refusal');
   t.match(refused.text, /pods \\"p\\" is forbidden/, 'with its body');
   refused.socket.destroy();
 

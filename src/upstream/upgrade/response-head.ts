@@ -60,12 +60,23 @@ export function readResponseHead(socket: Socket): Promise<{ status: number; head
 }
 
 /** Passes a failed upgrade's answer (status ≥ 400) to the client, then closes both: never reused. */
+/**
+ * The refusal's head with `Connection: close`: the proxy closes this connection after the answer
+ * (it was opened for an upgrade), so a keep-alive client must not send another request on it.
+ */
+function closingHead(head: Buffer): Buffer {
+  const lines = head.toString('latin1').split('\r\n').filter((line) => !/^connection\s*:/i.test(line));
+  // The head ends with "\r\n\r\n": the last two entries are empty.
+  lines.splice(lines.length - 2, 0, 'Connection: close');
+  return Buffer.from(lines.join('\r\n'), 'latin1');
+}
+
 export function relayRefusal(client: Socket, upstream: Socket, head: Buffer, rest: Buffer, onRelayed: () => void): void {
   const deadline = setTimeout(() => upstream.destroy(), ERROR_RESPONSE_DEADLINE_MS);
   deadline.unref();
   const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head.toString('latin1'))?.[1] ?? NaN);
   let remaining = Number.isNaN(length) ? Infinity : length - rest.length;
-  client.write(Buffer.concat([head, rest]));
+  client.write(Buffer.concat([closingHead(head), rest]));
   const finish = () => {
     clearTimeout(deadline);
     upstream.destroy();
