@@ -10,7 +10,7 @@ import { startCommand, type CommandIO } from './exec-commands.js';
 import { sendStatus } from './respond.js';
 import { acceptSpdyExec } from './exec-spdy.js';
 import { isSpdyUpgrade } from './spdy-session.js';
-import { acceptValue, CloseCode, closeFrame, encodeFrame, FrameReader, Opcode, WebSocketProtocolError, type Message } from './websocket.js';
+import { CloseCode, closeFrame, encodeFrame, FrameReader, Opcode, WebSocketProtocolError, writeWebSocketAccept, type Message } from './websocket.js';
 
 /** Subprotocols this server speaks (apimachinery util/remotecommand constants). */
 export const EXEC_PROTOCOLS: readonly string[] = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
@@ -98,16 +98,7 @@ export const execRoute: Route = (ctx) => {
 function accept(ctx: RequestContext, handshake: { protocol: string; key: string }, session: ExecSession, options: ExecOptions): void {
   const { socket, head } = ctx.upgrade!;
   ctx.res.detachSocket(socket);
-  const auditId = ctx.res.getHeader('Audit-Id');
-  const lines = [
-    'HTTP/1.1 101 Switching Protocols',
-    'Upgrade: websocket',
-    'Connection: Upgrade',
-    `Sec-WebSocket-Accept: ${acceptValue(handshake.key)}`,
-    `Sec-WebSocket-Protocol: ${handshake.protocol}`,
-    ...(typeof auditId === 'string' ? [`Audit-Id: ${auditId}`] : []),
-  ];
-  socket.write(lines.join('\r\n') + '\r\n\r\n');
+  writeWebSocketAccept(socket, handshake.key, handshake.protocol, ctx.res.getHeader('Audit-Id'));
   ctx.execSessions.push(session);
   runSession(socket, head, session, options);
 }

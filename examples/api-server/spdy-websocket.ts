@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { RequestContext } from './context.js';
 import { SpdyServerSession, type SpdyStream } from './spdy-session.js';
-import { acceptValue, CloseCode, closeFrame, encodeFrame, FrameReader, Opcode, WebSocketProtocolError } from './websocket.js';
+import { CloseCode, closeFrame, encodeFrame, FrameReader, Opcode, WebSocketProtocolError, writeWebSocketAccept } from './websocket.js';
 
 /** A client message bigger than this is refused; client-go writes one message per SPDY frame. */
 const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
@@ -25,16 +25,7 @@ export function tunnelHandshake(req: IncomingMessage, protocol: string): { key: 
 export function acceptSpdyOverWebSocket(ctx: RequestContext, key: string, protocol: string, onStream: (stream: SpdyStream) => void): SpdyServerSession {
   const { socket, head } = ctx.upgrade!;
   ctx.res.detachSocket(socket);
-  const auditId = ctx.res.getHeader('Audit-Id');
-  const lines = [
-    'HTTP/1.1 101 Switching Protocols',
-    'Upgrade: websocket',
-    'Connection: Upgrade',
-    `Sec-WebSocket-Accept: ${acceptValue(key)}`,
-    `Sec-WebSocket-Protocol: ${protocol}`,
-    ...(typeof auditId === 'string' ? [`Audit-Id: ${auditId}`] : []),
-  ];
-  socket.write(lines.join('\r\n') + '\r\n\r\n');
+  writeWebSocketAccept(socket, key, protocol, ctx.res.getHeader('Audit-Id'));
 
   let closeSent = false;
   const send = (frame: Buffer) => {

@@ -32,6 +32,19 @@ export function acceptValue(key: string): string {
   return createHash('sha1').update(key + ACCEPT_GUID).digest('base64');
 }
 
+/** Answers a WebSocket upgrade with 101 and the chosen subprotocol, keeping the request's Audit-Id. */
+export function writeWebSocketAccept(socket: { write(data: string): unknown }, key: string, protocol: string, auditId: unknown): void {
+  const lines = [
+    'HTTP/1.1 101 Switching Protocols',
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    `Sec-WebSocket-Accept: ${acceptValue(key)}`,
+    `Sec-WebSocket-Protocol: ${protocol}`,
+    ...(typeof auditId === 'string' ? [`Audit-Id: ${auditId}`] : []),
+  ];
+  socket.write(lines.join('\r\n') + '\r\n\r\n');
+}
+
 /** A single unfragmented, unmasked frame, as a server sends. */
 export function encodeFrame(opcode: number, payload: Buffer = Buffer.alloc(0)): Buffer {
   const length = payload.length;
