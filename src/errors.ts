@@ -20,21 +20,30 @@ export type StatusReason =
   | 'Timeout'
   | 'BadGateway';
 
+/** `metav1.StatusDetails` fields we fill in. */
+export interface StatusDetails {
+  /** Sent as `Retry-After` too, as the API server does for 429 and 503. */
+  readonly retryAfterSeconds?: number;
+}
+
 /** A failure to answer a proxied request, carrying what the client should be told. */
 export class ProxyError extends Error {
+  readonly details: StatusDetails | undefined;
+
   constructor(
     readonly statusCode: number,
     readonly reason: StatusReason,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; details?: StatusDetails },
   ) {
     super(message, options);
     this.name = 'ProxyError';
+    this.details = options?.details;
   }
 }
 
 /** The JSON body the API server itself would send for a failure (`kind: Status`). */
-export function statusBody(code: number, reason: StatusReason, message: string): string {
+export function statusBody(code: number, reason: StatusReason, message: string, details?: StatusDetails): string {
   return JSON.stringify({
     kind: 'Status',
     apiVersion: 'v1',
@@ -42,6 +51,7 @@ export function statusBody(code: number, reason: StatusReason, message: string):
     status: 'Failure',
     message,
     reason,
+    ...(details === undefined ? {} : { details }),
     code,
   });
 }

@@ -51,6 +51,8 @@ export function defineFlags<T>(cli: Argv<T>) {
     .option('metrics-address', { type: 'string', describe: 'Serve Prometheus /metrics and the proxy\'s own /healthz and /readyz on HOST:PORT (a listener of its own; off unless given).' })
     .option('server-timing', { type: 'boolean', default: true, describe: 'Add a Server-Timing header (credentials, queue, dns, tcp, tls, server) to proxied responses, for browser devtools; --server-timing=false turns it off.' })
     .option('request-timeout', { type: 'string', default: '0', describe: 'How long to wait for the API server to start answering (e.g. 1s, 2m). 0 means no limit.' })
+    .option('upstream-connections', { type: 'string', default: String(defaults.DEFAULT_UPSTREAM_CONNECTIONS), describe: 'Connections to the API server shared by short requests. Watches, followed logs and proxy subresources get connections of their own and never wait for these.' })
+    .option('upstream-queue-timeout', { type: 'string', default: defaults.DEFAULT_UPSTREAM_QUEUE_TIMEOUT, describe: 'A request that gets no connection to the API server within this is answered 503 with Retry-After.' })
     .option('log-format', { type: 'string', choices: ['json', 'text'] as const, defaultDescription: 'text on a terminal, else json', describe: 'Log as JSON lines or as one readable line per record.' })
     .option('log-file', { type: 'string', describe: 'Append logs to this file (created owner-only) instead of stderr.' })
     .option('v', { type: 'string', default: '0', describe: 'Log level: 6 logs one line per request.' });

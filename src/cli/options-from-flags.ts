@@ -40,6 +40,8 @@ export function optionsFromFlags(flags: ParsedFlags, problems: string[]): ProxyO
     appendServerPath: flags['append-server-path'],
     overrideClientAuth: flags['override-client-auth'],
     requestTimeoutMs: duration('request-timeout', flags['request-timeout'], problems),
+    upstreamConnections: integer('upstream-connections', flags['upstream-connections'], problems),
+    upstreamQueueTimeoutMs: duration('upstream-queue-timeout', flags['upstream-queue-timeout'], problems),
     execPluginTimeoutMs: duration('exec-plugin-timeout', flags['exec-plugin-timeout'], problems),
     verifyCredentials: flags['verify-credentials'],
     serverTiming: flags['server-timing'],

@@ -99,6 +99,8 @@ function upstreamConfig(
     impersonation: https ? impersonationHeaders(user.impersonate) : [],
     overrideClientAuth: options.overrideClientAuth,
     requestTimeoutMs: options.requestTimeoutMs,
+    connections: options.upstreamConnections,
+    queueTimeoutMs: options.upstreamQueueTimeoutMs,
     keepaliveMs: options.keepaliveMs,
     userAgent: userAgent(),
     serverTiming: options.serverTiming,

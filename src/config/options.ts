@@ -24,6 +24,10 @@ export interface ProxyOptions {
   readonly overrideClientAuth: boolean;
   /** Milliseconds until response headers; 0 = no limit. */
   readonly requestTimeoutMs: number;
+  /** Pooled upstream connections for short requests. */
+  readonly upstreamConnections: number;
+  /** Milliseconds a request may wait for an upstream connection. */
+  readonly upstreamQueueTimeoutMs: number;
   /** Milliseconds an exec credential plugin may run. */
   readonly execPluginTimeoutMs: number;
   /** Fetch lazily-fetched credentials (exec, OIDC) at start and fail fast. */

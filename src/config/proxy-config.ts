@@ -36,6 +36,10 @@ export interface UpstreamConfig {
   readonly impersonation: readonly string[];
   readonly overrideClientAuth: boolean;
   readonly requestTimeoutMs: number;
+  /** Pooled connections for short requests; streams have a pool of their own without a cap. */
+  readonly connections: number;
+  /** How long a request may wait for an upstream connection before it is answered 503. */
+  readonly queueTimeoutMs: number;
   readonly keepaliveMs: number;
   readonly userAgent: string;
   /** kubectl's -v: from 7 on, request headers are kept for the log; from 8 on, response headers. */

@@ -59,6 +59,8 @@ export function validateOptions(options: ProxyOptions): string[] {
   }
   if (options.keepaliveMs < 0) problems.push('--keepalive: must not be negative');
   if (options.requestTimeoutMs < 0) problems.push('--request-timeout: must not be negative');
+  if (options.upstreamConnections < 1) problems.push('--upstream-connections: must be at least 1');
+  if (options.upstreamQueueTimeoutMs <= 0) problems.push('--upstream-queue-timeout: must be positive');
   if (options.execPluginTimeoutMs <= 0) problems.push('--exec-plugin-timeout: must be positive');
   if (options.metricsAddress !== undefined && parseHostPort(options.metricsAddress) === undefined) {
     problems.push(`--metrics-address: ${JSON.stringify(options.metricsAddress)} is not HOST:PORT (e.g. 127.0.0.1:9090, [::1]:0)`);

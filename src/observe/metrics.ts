@@ -44,8 +44,20 @@ export class ProxyMetrics {
   });
   private readonly upstreamConnections = new Gauge({
     name: 'kube_auth_proxy_upstream_connections',
-    help: 'Pooled connections to the API server open now.',
+    help: 'Pooled connections to the API server open now, by pool: requests (capped, short requests) or streams (watches, followed logs, proxy).',
+    labelNames: ['pool'] as const,
     registers: [this.registry],
+  });
+  /** Queue lengths by pool, read at each scrape so that a request costs nothing extra for the gauge. */
+  private queues: Readonly<Record<string, { readonly size: number }>> = {};
+  private readonly queuedRequests = new Gauge({
+    name: 'kube_auth_proxy_queued_requests',
+    help: 'Requests waiting now for a connection to the API server, by pool; each is answered 503 at --upstream-queue-timeout.',
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const [pool, queue] of Object.entries(this.queues)) this.queuedRequests.set({ pool }, queue.size);
+    },
   });
   private readonly upgradedBytes = new Counter({
     name: 'kube_auth_proxy_upgraded_bytes_total',
@@ -63,6 +75,12 @@ export class ProxyMetrics {
   constructor() {
     // Both directions show from the first scrape on.
     for (const direction of ['to_upstream', 'to_client']) this.upgradedBytes.inc({ direction }, 0);
+  }
+
+  /** The upstream pools, by name, and their queues: both gauges show every pool from the first scrape on. */
+  watchQueues(queues: Readonly<Record<string, { readonly size: number }>>): void {
+    this.queues = queues;
+    for (const pool of Object.keys(queues)) this.upstreamConnections.inc({ pool }, 0);
   }
 
   private countRequest(req: IncomingMessage, code: number): void {
@@ -105,9 +123,9 @@ export class ProxyMetrics {
     this.upgradedBytes.inc({ direction: 'to_client' }, session.bytesToClient);
   }
 
-  upstreamConnected(socket: Socket): void {
-    this.upstreamConnections.inc();
-    socket.once('close', () => this.upstreamConnections.dec());
+  upstreamConnected(socket: Socket, pool: string): void {
+    this.upstreamConnections.inc({ pool });
+    socket.once('close', () => this.upstreamConnections.dec({ pool }));
   }
 
   /**

@@ -277,3 +277,15 @@ export function requestInfoOfUrl(method: string, url: string): RequestInfo {
   }
   return requestInfo(method, path, question === -1 ? '' : url.slice(question + 1));
 }
+
+// kube-apiserver's BasicLongRunningRequestCheck (server/config.go: verbs watch and proxy;
+// subresources attach, exec, proxy, log, portforward): their answers may stream for as long as
+// the client stays, so they never share a connection that short requests wait for.
+const LONG_RUNNING_VERBS = new Set(['watch', 'proxy']);
+const LONG_RUNNING_SUBRESOURCES = new Set(['attach', 'exec', 'proxy', 'log', 'portforward']);
+
+/** Whether the API server treats the request as long-running (no request timeout, may stream). */
+export function isLongRunning(info: RequestInfo): boolean {
+  if (LONG_RUNNING_VERBS.has(info.verb)) return true;
+  return info.isResourceRequest && LONG_RUNNING_SUBRESOURCES.has(info.subresource);
+}

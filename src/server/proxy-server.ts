@@ -36,7 +36,8 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
   const metrics = config.metrics === undefined ? undefined : new ProxyMetrics();
   // With metrics, credential fetches are counted on their way through.
   const upstream = metrics === undefined ? config.upstream : { ...config.upstream, credentials: metrics.countFetches(config.upstream.credentials) };
-  const pools = new UpstreamPools(upstream, metrics && ((socket) => metrics.upstreamConnected(socket)));
+  const pools = new UpstreamPools(upstream, metrics && ((socket, kind) => metrics.upstreamConnected(socket, kind)));
+  metrics?.watchQueues(pools.waits);
   const tracker = new ConnectionTracker();
   const forwarder = createForwarder(pools, upstream, {
     fail(res, error) {

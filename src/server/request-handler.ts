@@ -1,6 +1,7 @@
 // One request's path: canonical target → stages (host check, static files, API prefix, filters)
 // → forward. Each stage either answers and stops, or passes the request on.
 
+import { isLongRunning, requestInfo } from '../observe/request-info.js';
 import { RequestTimeline } from '../observe/timeline.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProxyError } from '../errors.js';
@@ -48,7 +49,7 @@ export function writeProxyError(res: ServerResponse, error: ProxyError): void {
   if (res.destroyed || res.headersSent) return;
   const auditId = RequestTimeline.of(res)?.auditId;
   if (auditId) res.setHeader('Audit-Id', auditId);
-  writeAnswer(res, statusAnswer(error.statusCode, error.reason, error.message));
+  writeAnswer(res, statusAnswer(error.statusCode, error.reason, error.message, error.details));
 }
 
 export function createRequestHandler(stages: readonly Stage[], forwarder: Forwarder) {
@@ -56,7 +57,7 @@ export function createRequestHandler(stages: readonly Stage[], forwarder: Forwar
     const state = readRequest(req, false);
     if (!('req' in state)) return writeAnswer(res, state);
     const result = runStages(stages, state);
-    if (result === undefined) return forwarder.forward(req, res, encodePath(state.path), state.query);
+    if (result === undefined) return forwarder.forward(req, res, encodePath(state.path), state.query, isLongRunning(requestInfo(state.method, state.path, state.query)));
     if ('serve' in result) return result.serve(res);
     writeAnswer(res, result);
   };

@@ -1,14 +1,19 @@
 // Ready-made answers stages give: Kubernetes Status bodies and redirects.
 
-import { statusBody, type StatusReason } from '../errors.js';
+import { statusBody, type StatusDetails, type StatusReason } from '../errors.js';
 import type { Answer } from './stage.js';
 
 /** A failure answered the way the API server would: `kind: Status` JSON. */
-export function statusAnswer(statusCode: number, reason: StatusReason, message: string): Answer {
+export function statusAnswer(statusCode: number, reason: StatusReason, message: string, details?: StatusDetails): Answer {
+  const retryAfter = details?.retryAfterSeconds;
   return {
     statusCode,
-    headers: { 'content-type': 'application/json', 'x-content-type-options': 'nosniff' },
-    body: statusBody(statusCode, reason, message),
+    headers: {
+      'content-type': 'application/json',
+      'x-content-type-options': 'nosniff',
+      ...(retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }),
+    },
+    body: statusBody(statusCode, reason, message, details),
   };
 }
 

@@ -9,7 +9,7 @@ import { NOTHING, type AuthMaterial } from '../credentials/credentials.js';
 import { performance } from 'node:perf_hooks';
 import { RequestTimeline, watchUndiciConnections } from '../observe/timeline.js';
 import { credentialFailure } from './credential-failure.js';
-import type { UpstreamPools } from './dispatcher.js';
+import type { PoolKind, UpstreamPools } from './dispatcher.js';
 import { auditIdFor, buildUpstreamHeaders, clientAddress, hasRequestBody, sendsOwnAuthorization, type InjectedHeaders } from './headers.js';
 import { ResponseRelay, type ForwardEvents } from './response-relay.js';
 
@@ -22,8 +22,11 @@ export type { ForwardEvents } from './response-relay.js';
 export const REPLAYABLE_BODY_BYTES = 256 * 1024;
 
 export interface Forwarder {
-  /** `path` is the encoded path after prefix handling; the query is appended as received. */
-  forward(req: IncomingMessage, res: ServerResponse, path: string, query: string): void;
+  /**
+   * `path` is the encoded path after prefix handling; the query is appended as received.
+   * `longRunning` requests (observe/request-info.ts) ride the uncapped stream pool.
+   */
+  forward(req: IncomingMessage, res: ServerResponse, path: string, query: string, longRunning: boolean): void;
 }
 
 type Body = IncomingMessage | Buffer | null;
@@ -34,6 +37,7 @@ interface Outgoing {
   readonly res: ServerResponse;
   readonly target: string;
   readonly auditId: string;
+  readonly pool: PoolKind;
 }
 
 function replayableLength(req: IncomingMessage): number | undefined {
@@ -83,7 +87,8 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
     }
     const onUnauthorized =
       auth === NOTHING || credentials.unauthorized === undefined ? undefined : () => refreshAfter401(out, body, auth, mayReplay);
-    pools.for(auth.tlsIdentity).dispatch(options, new ResponseRelay(res, upstream.server, events, onUnauthorized, upstream.serverTiming));
+    const relay = new ResponseRelay(res, upstream.server, events, pools.waits[out.pool], onUnauthorized, upstream.serverTiming);
+    pools.for(auth.tlsIdentity, out.pool).dispatch(options, relay);
   }
 
   /**
@@ -106,11 +111,11 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
   }
 
   return {
-    forward(req, res, path, query) {
+    forward(req, res, path, query, longRunning) {
       const timeline = RequestTimeline.start(res);
       // Every answer carries the ID (response-relay.ts), ours too: a 502 joins the log as a 200 does.
       timeline.auditId = auditIdFor(req);
-      const out: Outgoing = { req, res, target: upstream.pathPrefix + path + query, auditId: timeline.auditId };
+      const out: Outgoing = { req, res, target: upstream.pathPrefix + path + query, auditId: timeline.auditId, pool: longRunning ? 'streams' : 'requests' };
       // A client's own Authorization is forwarded as is (client-go's wrappers step aside): ours
       // is neither fetched nor refreshed for it.
       const auth = sendsOwnAuthorization(req, upstream) ? NOTHING : credentials.current();

@@ -4,8 +4,9 @@
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import type { ProxyError } from '../errors.js';
+import { ProxyError } from '../errors.js';
 import { RequestTimeline, requestStarting } from '../observe/timeline.js';
+import type { ConnectionWaits, Waiter } from './connection-waits.js';
 import { stripResponseHopHeaders } from './headers.js';
 import { toProxyError } from './upstream-errors.js';
 
@@ -41,12 +42,24 @@ function appendTiming(upstream: string | string[] | undefined, ours: string): st
  */
 const MAX_BUFFERED_BYTES = 256 * 1024;
 
+/** What a request that waited too long for a connection is told; it may try again at once. */
+function noConnectionWithin(waits: ConnectionWaits, server: URL): ProxyError {
+  const seconds = waits.timeoutMs / 1000;
+  return new ProxyError(
+    503,
+    'ServiceUnavailable',
+    `no connection to the API server became free within ${seconds}s (--upstream-queue-timeout; server ${server.origin})`,
+    { details: { retryAfterSeconds: 1 } },
+  );
+}
+
 /**
  * Relays one upstream response into `res`. Aborts the upstream request as soon as the client is
  * gone, including when the request was still queued: otherwise a paused handler whose response
- * was destroyed pins a pooled connection forever (the pre-study's pool trap).
+ * was destroyed pins a pooled connection forever (a trap of undici's dispatch() that a capped
+ * pool turns into a proxy that answers nothing; test/proxy/streaming.test.ts).
  */
-export class ResponseRelay implements Dispatcher.DispatchHandler {
+export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter {
   private controller: Controller | undefined;
   /** The upstream response ended or failed: nothing left to abort. */
   private done = false;
@@ -67,25 +80,40 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   private replay: (() => void) | undefined;
   private readonly timeline: RequestTimeline | undefined;
 
+  /**
+   * `waits` holds the relay until undici gives its request a connection; `expire()` answers 503
+   * if that takes too long.
+   */
   constructor(
     private readonly res: ServerResponse,
     private readonly server: URL,
     private readonly events: ForwardEvents,
+    private readonly waits: ConnectionWaits,
     private readonly onUnauthorized?: UnauthorizedHook,
     /** Send the phases so far as a `Server-Timing` response header. */
     private readonly serverTiming = false,
   ) {
     this.timeline = RequestTimeline.of(res);
+    waits.add(this);
     // 'close' also follows a response we ended early (a stream at shutdown): abort in both cases.
     res.once('close', () => {
+      waits.delete(this);
       if (!this.done) this.controller?.abort(CLIENT_GONE);
     });
   }
 
+  /** Still queued at the deadline: the client gets a 503 now, and the request is dropped when undici reaches it. */
+  expire(): void {
+    if (this.res.writableEnded || this.res.destroyed) return;
+    this.events.fail(this.res, noConnectionWithin(this.waits, this.server));
+  }
+
   onRequestStart(controller: Controller): void {
     this.controller = controller;
+    this.waits.delete(this);
     if (this.timeline !== undefined) requestStarting(this.timeline);
-    if (this.res.destroyed) controller.abort(CLIENT_GONE);
+    // The client left, or was answered 503, while the request waited in the queue.
+    if (this.res.destroyed || this.res.writableEnded) controller.abort(CLIENT_GONE);
   }
 
   onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
@@ -137,6 +165,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Controller, error: Error): void {
     this.done = true;
+    this.waits.delete(this);
     if (error === CLIENT_GONE || this.res.writableEnded) return;
     // Headers already sent: truncate the response as kubectl does (http.ErrAbortHandler).
     if (this.res.headersSent) this.res.destroy(error);

@@ -19,6 +19,8 @@ const base: ProxyOptions = {
   appendServerPath: false,
   overrideClientAuth: false,
   requestTimeoutMs: 0,
+  upstreamConnections: defaults.DEFAULT_UPSTREAM_CONNECTIONS,
+  upstreamQueueTimeoutMs: 10_000,
   execPluginTimeoutMs: 30_000,
   verifyCredentials: false,
   serverTiming: true,
@@ -40,6 +42,8 @@ void t.test('problems are reported in flag language', async (t) => {
     ['several problems at once', { port: -1, rejectMethods: '[' }, ['--port: -1 is not a port number (0-65535; 0 picks a free port)', '--reject-methods: invalid regular expression "[": Unterminated character class']],
     ['an API prefix without a leading slash', { apiPrefix: 'api' }, ['--api-prefix: "api" must begin with /']],
     ['--allow-exec alone', { allowExec: true }, []],
+    ['no upstream connections at all', { upstreamConnections: 0 }, ['--upstream-connections: must be at least 1']],
+    ['a zero queue timeout would refuse every request', { upstreamQueueTimeoutMs: 0 }, ['--upstream-queue-timeout: must be positive']],
     ['--allow-exec with --reject-paths, even the default one', { allowExec: true, rejectPaths: defaults.DEFAULT_REJECT_PATHS }, ['--allow-exec and --reject-paths cannot be used together: --allow-exec only drops the default exec and attach rules; leave them out of your --reject-paths instead']],
   ];
   for (const [name, change, expected] of cases) t.same(validateOptions({ ...base, ...change }), expected, name);

@@ -1,5 +1,8 @@
 // Reads Prometheus text (exposition format 0.0.4) so tests check metrics by value, not by string.
 
+import { fetchText } from './http.js';
+import type { ProxyProcess } from './proxy-process.js';
+
 export interface Sample {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -23,4 +26,16 @@ export function parseMetrics(text: string): Sample[] {
 /** The value of the first sample named `name` whose labels include `labels`. */
 export function sampleValue(samples: readonly Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
   return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+}
+
+/** The `http://HOST:PORT` of a proxy's --metrics-address listener, from its start-up log. */
+export async function metricsUrl(proxy: ProxyProcess): Promise<string> {
+  const line = /"address":"([^"]+)","msg":"serving \/metrics/;
+  await proxy.waitForStderr(line);
+  return `http://${line.exec(proxy.stderr())![1]!}`;
+}
+
+/** One scrape of `/metrics`, parsed. */
+export async function scrape(metrics: string): Promise<Sample[]> {
+  return parseMetrics((await fetchText(`${metrics}/metrics`)).body);
 }

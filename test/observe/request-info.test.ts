@@ -2,7 +2,7 @@
 // TestGetNonAPIRequestInfo, the selector-parsing tests), restated as whole expected objects, plus
 // the edges that requestinfo.go's code implies: bad selectors, Go query parsing, legacy path verbs.
 import t, { type Test } from 'tap';
-import { requestInfo, type RequestInfo } from '../../src/observe/request-info.js';
+import { isLongRunning, requestInfo, type RequestInfo } from '../../src/observe/request-info.js';
 
 type Fields = Partial<RequestInfo>;
 
@@ -290,4 +290,29 @@ void t.test('paths are split as Go splitPath does', async (t) => {
     { name: 'trailing slashes are trimmed', request: 'GET /api/v1/namespaces/other/pods/', expect: core('list', pods('other')) },
     { name: 'inner empty segments are kept', request: 'GET /api/v1//pods', expect: core('get', { name: 'pods', parts: ['', 'pods'] }) },
   ]);
+});
+
+void t.test('long-running requests, as kube-apiserver classifies them (BasicLongRunningRequestCheck)', async (t) => {
+  const cases: readonly [request: string, longRunning: boolean][] = [
+    ['GET /api/v1/namespaces/a/pods?watch=1', true],
+    ['GET /api/v1/watch/namespaces/a/pods', true],
+    ['GET /apis/apps/v1/deployments?watch=true&resourceVersion=5', true],
+    ['GET /api/v1/namespaces/a/pods/p/log?follow=true', true],
+    ['GET /api/v1/namespaces/a/pods/p/log', true],
+    ['POST /api/v1/namespaces/a/pods/p/exec?command=ls', true],
+    ['GET /api/v1/namespaces/a/pods/p/attach', true],
+    ['GET /api/v1/namespaces/a/pods/p/portforward?ports=80', true],
+    ['GET /api/v1/namespaces/a/services/s/proxy/metrics', true],
+    ['GET /api/v1/nodes/n/proxy/stats/summary', true],
+    ['GET /api/v1/proxy/namespaces/a/pods/p', true],
+    ['GET /api/v1/namespaces/a/pods?watch=0', false],
+    ['GET /api/v1/namespaces/a/pods', false],
+    ['GET /api/v1/namespaces/a/pods/p', false],
+    ['GET /api/v1/namespaces/a/pods/p/status', false],
+    ['POST /api/v1/namespaces/a/pods', false],
+    ['GET /version', false],
+    ['GET /logs/kube-apiserver.log', false],
+    ['GET /apis', false],
+  ];
+  for (const [request, expected] of cases) t.equal(isLongRunning(resolve(request)), expected, request);
 });

@@ -2,26 +2,18 @@
 // resource and code, phase histograms, bytes, streams, upgrades, connections and credential
 // fetches; /healthz and /readyz on that listener only.
 import t from 'tap';
-import { parseMetrics, sampleValue } from '../helpers/prometheus.js';
+import { metricsUrl, parseMetrics, sampleValue } from '../helpers/prometheus.js';
 import { request } from 'undici';
 import { startTestCluster } from '../helpers/cluster.js';
 import { EXEC_V1, execCredential, writePlugin } from '../helpers/exec-plugin.js';
 import { fetchText } from '../helpers/http.js';
-import { isolatedEnv, runProxy, startProxyProcess, type ProxyProcess } from '../helpers/proxy-process.js';
-
-
-
-
-async function metricsAddress(proxy: ProxyProcess): Promise<string> {
-  await proxy.waitForStderr(/"address":"[^"]+","msg":"serving \/metrics/);
-  return /"address":"([^"]+)","msg":"serving \/metrics/.exec(proxy.stderr())![1]!;
-}
+import { isolatedEnv, runProxy, startProxyProcess } from '../helpers/proxy-process.js';
 
 void t.test('requests, phases, bytes, open streams and connections, as Prometheus text', async (t) => {
   const cluster = await startTestCluster(t);
   const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '--metrics-address', '127.0.0.1:0'], { env: isolatedEnv(cluster.dir) });
   t.teardown(() => proxy.stop());
-  const metrics = `http://${await metricsAddress(proxy)}`;
+  const metrics = await metricsUrl(proxy);
 
   await fetchText(`${proxy.url}/api/v1/namespaces/default/pods`);
   await fetchText(`${proxy.url}/api/v1/namespaces/default/pods`);
@@ -42,7 +34,10 @@ void t.test('requests, phases, bytes, open streams and connections, as Prometheu
   t.ok(sampleValue(samples, 'kube_auth_proxy_request_phase_seconds_sum', { phase: 'server' })! > 0);
   t.ok(sampleValue(samples, 'kube_auth_proxy_response_bytes_total')! > 0);
   t.equal(sampleValue(samples, 'kube_auth_proxy_open_streams'), 1, 'the watch is open');
-  t.ok(sampleValue(samples, 'kube_auth_proxy_upstream_connections')! >= 1);
+  t.ok(sampleValue(samples, 'kube_auth_proxy_upstream_connections', { pool: 'requests' })! >= 1);
+  t.equal(sampleValue(samples, 'kube_auth_proxy_upstream_connections', { pool: 'streams' }), 1, 'the watch has a connection of its own');
+  t.equal(sampleValue(samples, 'kube_auth_proxy_queued_requests', { pool: 'requests' }), 0);
+  t.equal(sampleValue(samples, 'kube_auth_proxy_queued_requests', { pool: 'streams' }), 0);
 
   watch.body.destroy();
   const deadline = Date.now() + 10_000;
@@ -64,7 +59,7 @@ void t.test('credential fetches are counted; a failing plugin makes /readyz answ
   const kubeconfig = cluster.kubeconfig({ exec: { apiVersion: EXEC_V1, command: plugin.command, interactiveMode: 'Never' } });
   const proxy = await startProxyProcess(['--kubeconfig', kubeconfig, '-p', '0', '--metrics-address', '[::1]:0'], { env: isolatedEnv(cluster.dir) });
   t.teardown(() => proxy.stop());
-  const metrics = `http://${await metricsAddress(proxy)}`;
+  const metrics = await metricsUrl(proxy);
   await Promise.all([fetchText(`${proxy.url}/version`), fetchText(`${proxy.url}/version`), fetchText(`${proxy.url}/version`)]);
   const samples = parseMetrics((await fetchText(`${metrics}/metrics`)).body);
   t.equal(sampleValue(samples, 'kube_auth_proxy_credential_fetches_total', { result: 'success' }), 1, 'three requests, one plugin run');

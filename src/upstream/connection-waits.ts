@@ -1,0 +1,51 @@
+// Requests waiting for a connection to the API server, and the bound on that wait. undici queues
+// a dispatched request until its pool has a connection for it, with no limit in time; a request
+// still waiting at its deadline is answered 503 with Retry-After instead of hanging.
+
+import { performance } from 'node:perf_hooks';
+
+/** A request that can be told its wait is over. */
+export interface Waiter {
+  expire(): void;
+}
+
+export class ConnectionWaits {
+  /** Insertion order is deadline order, since every wait has the same bound. */
+  private readonly deadlines = new Map<Waiter, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly timeoutMs: number) {}
+
+  /** How many requests wait now (a metrics gauge). */
+  get size(): number {
+    return this.deadlines.size;
+  }
+
+  add(waiter: Waiter): void {
+    this.deadlines.set(waiter, performance.now() + this.timeoutMs);
+    this.timer ??= this.schedule(this.timeoutMs);
+  }
+
+  /** The request got its connection, failed, or its client left. */
+  delete(waiter: Waiter): void {
+    this.deadlines.delete(waiter);
+  }
+
+  private schedule(ms: number): NodeJS.Timeout {
+    // One timer for all waits; it never keeps the process alive by itself.
+    return setTimeout(() => this.sweep(), Math.max(ms, 1)).unref();
+  }
+
+  private sweep(): void {
+    this.timer = undefined;
+    const now = performance.now();
+    for (const [waiter, deadline] of this.deadlines) {
+      if (deadline > now) {
+        this.timer = this.schedule(deadline - now);
+        return;
+      }
+      this.deadlines.delete(waiter);
+      waiter.expire();
+    }
+  }
+}

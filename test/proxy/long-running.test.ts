@@ -1,0 +1,135 @@
+// Long-running requests (watches, followed logs, proxy subresources) ride connections of their
+// own: more open watches than any pool size leave short requests unqueued, every watch gets its
+// events, streams ended by either side let go of what they held, and a request that cannot get a
+// connection is answered 503 with Retry-After instead of waiting forever.
+import t from 'tap';
+import { Agent, request, type Dispatcher } from 'undici';
+import { startTestCluster } from '../helpers/cluster.js';
+import { fetchText, type StatusBody } from '../helpers/http.js';
+import { metricsUrl, sampleValue, scrape } from '../helpers/prometheus.js';
+import { isolatedEnv, startProxyProcess } from '../helpers/proxy-process.js';
+import { waitFor, withTimeout } from '../fixtures/waiting.js';
+
+const WATCHES = 200;
+
+/** An open watch whose text so far can be searched. */
+interface OpenWatch {
+  readonly body: Dispatcher.ResponseData['body'];
+  text: string;
+  ended: boolean;
+}
+
+async function openWatch(dispatcher: Dispatcher, url: string): Promise<OpenWatch> {
+  const response = await request(url, { dispatcher });
+  if (response.statusCode !== 200) throw new Error(`watch answered ${response.statusCode}`);
+  const watch: OpenWatch = { body: response.body, text: '', ended: false };
+  response.body.setEncoding('utf8');
+  response.body.on('data', (chunk: string) => (watch.text += chunk));
+  response.body.on('end', () => (watch.ended = true));
+  response.body.on('error', () => (watch.ended = true));
+  return watch;
+}
+
+/** Re-scrapes until `name{labels}` reads `value`, for at most 10 s; returns the last reading. */
+async function metricReaches(metrics: string, name: string, labels: Record<string, string>, value: number): Promise<number | undefined> {
+  const deadline = Date.now() + 10_000;
+  let last: number | undefined;
+  while (Date.now() < deadline) {
+    last = sampleValue(await scrape(metrics), name, labels);
+    if (last === value) return last;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return last;
+}
+
+void t.test(`${WATCHES} open watches, more than the pool has connections, do not hold back short requests`, async (t) => {
+  const cluster = await startTestCluster(t);
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '--metrics-address', '127.0.0.1:0'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+  const metrics = await metricsUrl(proxy);
+  const clients = new Agent({ connections: null });
+  t.teardown(() => clients.destroy());
+
+  const url = `${proxy.url}/api/v1/namespaces/default/pods?watch=1`;
+  const watches = await withTimeout(Promise.all(Array.from({ length: WATCHES }, () => openWatch(clients, url))), 60_000, `${WATCHES} watches open`);
+  t.equal(watches.length, WATCHES, 'every watch is open');
+
+  // Short requests, many at once: none waits for a connection that a watch holds.
+  const replies = await Promise.all(Array.from({ length: 64 }, () => fetchText(`${proxy.url}/version`, { timeoutMs: 10_000 })));
+  t.same(new Set(replies.map((reply) => reply.status)), new Set([200]), '64 concurrent GET /version all answered 200');
+  const samples = await scrape(metrics);
+  t.equal(sampleValue(samples, 'kube_auth_proxy_open_streams'), WATCHES);
+  t.equal(sampleValue(samples, 'kube_auth_proxy_upstream_connections', { pool: 'streams' }), WATCHES, 'one upstream connection per watch');
+  t.ok(sampleValue(samples, 'kube_auth_proxy_upstream_connections', { pool: 'requests' })! <= 32, 'short requests stay within their pool');
+  t.equal(sampleValue(samples, 'kube_auth_proxy_queued_requests', { pool: 'requests' }), 0, 'nothing waits');
+
+  cluster.api.createPod('default', 'seen-by-all');
+  await withTimeout(waitFor(() => watches.every((watch) => watch.text.includes('"seen-by-all"')), 30_000, 'the event'), 35_000, 'every watch sees the event');
+  t.ok(watches.every((watch) => /"type":"ADDED","object":\{[^\n]*"seen-by-all"/.test(watch.text)), `all ${WATCHES} watches received the ADDED event`);
+
+  // Half the clients leave: the proxy lets go of their upstream connections.
+  for (const watch of watches.slice(0, WATCHES / 2)) watch.body.destroy();
+  t.equal(await metricReaches(metrics, 'kube_auth_proxy_open_streams', {}, WATCHES / 2), WATCHES / 2, 'streams ended by the client are closed');
+  t.equal(await metricReaches(metrics, 'kube_auth_proxy_upstream_connections', { pool: 'streams' }, WATCHES / 2), WATCHES / 2, 'and their upstream connections with them');
+  for (const watch of watches.slice(WATCHES / 2)) watch.body.destroy();
+  t.equal(await metricReaches(metrics, 'kube_auth_proxy_open_streams', {}, 0), 0);
+});
+
+void t.test('streams the API server ends free their connection for the next stream', async (t) => {
+  const cluster = await startTestCluster(t);
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '--metrics-address', '127.0.0.1:0'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+  const metrics = await metricsUrl(proxy);
+  const clients = new Agent({ connections: null });
+  t.teardown(() => clients.destroy());
+
+  // timeoutSeconds=1: the API server itself ends each watch after a second.
+  const url = `${proxy.url}/api/v1/namespaces/default/pods?watch=1&timeoutSeconds=1`;
+  const first = await Promise.all(Array.from({ length: 10 }, () => openWatch(clients, url)));
+  await withTimeout(waitFor(() => first.every((watch) => watch.ended), 10_000, 'ends'), 12_000, 'the server ends every watch');
+  t.equal(await metricReaches(metrics, 'kube_auth_proxy_open_streams', {}, 0), 0, 'no stream left open');
+  const afterFirst = sampleValue(await scrape(metrics), 'kube_auth_proxy_upstream_connections', { pool: 'streams' });
+  t.equal(afterFirst, 10, 'the ten connections stay, idle, for reuse');
+
+  const second = await Promise.all(Array.from({ length: 10 }, () => openWatch(clients, url)));
+  t.equal(sampleValue(await scrape(metrics), 'kube_auth_proxy_upstream_connections', { pool: 'streams' }), 10, 'the next ten watches reuse them');
+  await withTimeout(waitFor(() => second.every((watch) => watch.ended), 10_000, 'ends'), 12_000, 'the second watches end too');
+});
+
+void t.test('a request that gets no upstream connection in time is answered 503 with Retry-After, and never sent', async (t) => {
+  const cluster = await startTestCluster(t);
+  const args = ['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '--upstream-connections', '1', '--upstream-queue-timeout', '1s', '--metrics-address', '127.0.0.1:0'];
+  const proxy = await startProxyProcess(args, { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+  const metrics = await metricsUrl(proxy);
+
+  // /test/hang is a short request that never answers: it holds the only connection.
+  const holder = new AbortController();
+  const hanging = request(`${proxy.url}/test/hang`, { signal: holder.signal }).catch(() => undefined);
+  await withTimeout(waitFor(() => cluster.api.requests.some((seen) => seen.url === '/test/hang'), 10_000, 'hang'), 11_000, 'the hang reaches the API server');
+
+  const waiting = fetchText(`${proxy.url}/version?queued=1`, { timeoutMs: 10_000 });
+  t.equal(await metricReaches(metrics, 'kube_auth_proxy_queued_requests', { pool: 'requests' }, 1), 1, 'the queue shows in the metrics');
+  const refused = await waiting;
+  t.equal(refused.status, 503);
+  t.equal(refused.headers['retry-after'], '1');
+  const status = JSON.parse(refused.body) as StatusBody & { details?: { retryAfterSeconds?: number } };
+  t.equal(status.kind, 'Status');
+  t.equal(status.reason, 'ServiceUnavailable');
+  t.equal(status.details?.retryAfterSeconds, 1);
+  t.match(status.message, /no connection to the API server became free within 1s/);
+  await proxy.waitForStderr(/Error while proxying request/);
+  t.match(proxy.stderr(), /^(?=.*"status":503)(?=.*no connection to the API server became free within 1s).*Error while proxying request/m, 'the refusal is logged with its reason');
+
+  // A watch is not held back by the full pool.
+  const watch = await request(`${proxy.url}/api/v1/namespaces/default/pods?watch=1`);
+  t.equal(watch.statusCode, 200, 'a watch opens while the short-request pool is full');
+  watch.body.destroy();
+
+  holder.abort();
+  await hanging;
+  const after = await fetchText(`${proxy.url}/version`);
+  t.equal(after.status, 200, 'once the connection is free, requests are answered again');
+  t.notOk(cluster.api.requests.some((seen) => seen.url === '/version?queued=1'), 'the refused request never reached the API server');
+  t.equal(sampleValue(await scrape(metrics), 'kube_auth_proxy_queued_requests', { pool: 'requests' }), 0);
+});
