@@ -1,10 +1,11 @@
-// The pooled HTTP/1.1 connections to the API server: undici's Pool driven by dispatch() (the
-// fastest Node core measured against kubectl proxy; `npm run bench`), one capped pool for short
-// requests and one uncapped pool for streams. TLS material is handed over once per pool.
+// The pooled connections to the API server: undici's Pool driven by dispatch() (the fastest Node
+// core measured against kubectl proxy; `npm run bench`), a capped HTTP/1.1 pool for short requests
+// and uncapped pools for streams. TLS material is handed over once per pool.
 
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import { Pool, buildConnector } from 'undici';
+import { Client, Pool, buildConnector } from 'undici';
 import { UPSTREAM_CONNECT_TIMEOUT_MS } from '../config/defaults.js';
 import type { UpstreamConfig } from '../config/proxy-config.js';
 import type { TlsIdentity } from '../credentials/credentials.js';
@@ -17,31 +18,76 @@ import { tlsConnectOptions } from './tls-options.js';
 const IDLE_TIMEOUT_MS = 30_000;
 
 /**
- * Which connections a request rides on. Short requests share a capped keep-alive pool; long-running
- * ones (watches, followed logs, proxy subresources) each hold their connection for as long as the
- * client stays, so they get a pool of their own with no cap: a thousand open watches never make a
- * `GET /version` wait, and never wait for one another.
+ * Which connections a request rides on. Short requests share a capped HTTP/1.1 keep-alive pool.
+ * Long-running ones (watches, followed logs, proxy subresources) may hold a connection for as long
+ * as the client stays, so they never ride that pool: without a body, they are multiplexed over
+ * HTTP/2 when the API server offers it, as kubectl's transport does (a thousand watches on ten
+ * connections; over HTTP/1.1 each would cost a TLS connection's memory); with a body (a POST
+ * through a proxy subresource), each gets an HTTP/1.1 connection of its own, since undici holds a
+ * streamed body back until its HTTP/2 connection has nothing else running, which with watches
+ * on it is never.
  */
-export type PoolKind = 'requests' | 'streams';
+export type PoolKind = 'requests' | 'streams' | 'streams-h1';
 
-export const POOL_KINDS: readonly PoolKind[] = ['requests', 'streams'];
+/**
+ * Streams per HTTP/2 connection; more open a new connection. Below what API servers allow
+ * (kube-apiserver and Go's net/http: 250; aggregated API servers: 1000), so a stream never waits
+ * in a connection for a slot that a watch will not give back.
+ */
+const STREAMS_PER_H2_CONNECTION = 100;
+
+/**
+ * Clients of a pool that multiplexes streams over HTTP/2 when the server offers it. undici gives a
+ * client a pipelining of 1 unless told, on HTTP/2 too; and before its connection is up it cannot
+ * know which it will get. So a client's pipelining is lifted when its connection turns out to be
+ * h2, and new clients start lifted once one connection has been h2. (Before that, each request of
+ * a first burst opens a connection of its own: lifting blindly would queue requests behind a
+ * watch on an HTTP/1.1 connection.)
+ */
+function multiplexingClients(): (origin: URL, options: object) => Client {
+  let h2Seen = false;
+  return (origin, options: Client.Options) => {
+    const connect = options.connect as buildConnector.connector;
+    const client: Client = new Client(origin, {
+      ...options,
+      ...(h2Seen ? { pipelining: STREAMS_PER_H2_CONNECTION } : {}),
+      connect: (target, callback) =>
+        connect(target, (...result) => {
+          const h2 = result[0] === null && (result[1] as TLSSocket).alpnProtocol === 'h2';
+          h2Seen ||= h2;
+          client.pipelining = h2 ? STREAMS_PER_H2_CONNECTION : 1;
+          callback(...result);
+        }),
+    });
+    return client;
+  };
+}
+
+const POOL_SHAPES: Readonly<Record<PoolKind, (upstream: UpstreamConfig) => Pool.Options>> = {
+  requests: (upstream) => ({ connections: upstream.connections, pipelining: 1 }),
+  // connections null: no cap.
+  streams: () => ({ connections: null, allowH2: true, factory: multiplexingClients() }),
+  'streams-h1': () => ({ connections: null, pipelining: 1 }),
+};
+
+export const POOL_KINDS = Object.keys(POOL_SHAPES) as readonly PoolKind[];
 
 /** Told of every new connection to the API server (metrics). */
 export type ConnectionListener = (socket: Socket, kind: PoolKind) => void;
 
 export function createUpstreamPool(upstream: UpstreamConfig, kind: PoolKind, identity?: TlsIdentity, onConnection?: ConnectionListener): Pool {
+  const shape = POOL_SHAPES[kind](upstream);
   const connect = {
     timeout: UPSTREAM_CONNECT_TIMEOUT_MS,
+    // Offers h2 by ALPN; the server chooses.
+    allowH2: shape.allowH2 === true,
     ...(upstream.server.protocol === 'https:' ? tlsConnectOptions(upstream, identity) : {}),
   };
   return new Pool(upstream.server.origin, {
-    // null: no cap. Each stream opens (or reuses) a connection of its own.
-    connections: kind === 'requests' ? upstream.connections : null,
-    pipelining: 1,
+    ...shape,
     keepAliveTimeout: IDLE_TIMEOUT_MS,
     // Watches and log streams may be silent for minutes: never time out a body.
     bodyTimeout: 0,
-    // A watch's headers come at once; a proxied pod may take its time, as with kubectl.
     headersTimeout: upstream.requestTimeoutMs,
     // Without a proxy, undici's own connector (what it builds from options itself), timed.
     connect: timed(upstream.proxy === undefined ? buildConnector(connect) : connectThroughProxy(upstream.proxy, connect), onConnection && ((socket) => onConnection(socket, kind))),
@@ -70,8 +116,8 @@ function timed(connector: buildConnector.connector, onConnection: ((socket: Sock
   };
 }
 
-/** The two pools of one TLS identity. */
-type PoolPair = Readonly<Record<PoolKind, Pool>>;
+/** The pools of one TLS identity. */
+type PoolSet = Readonly<Record<PoolKind, Pool>>;
 
 /**
  * The pools for the client certificate in use. A plugin that hands out a new certificate gets
@@ -79,7 +125,7 @@ type PoolPair = Readonly<Record<PoolKind, Pool>>;
  */
 export class UpstreamPools {
   private identity: TlsIdentity | undefined;
-  private pools: PoolPair;
+  private pools: PoolSet;
   /** Replaced pools still finishing their requests. */
   private readonly retired = new Set<Pool>();
   /** Requests of each kind waiting for a connection, whatever the identity; bounded by --upstream-queue-timeout. */
@@ -89,15 +135,12 @@ export class UpstreamPools {
     private readonly upstream: UpstreamConfig,
     private readonly onConnection?: ConnectionListener,
   ) {
-    this.pools = this.createPair(undefined);
-    this.waits = { requests: new ConnectionWaits(upstream.queueTimeoutMs), streams: new ConnectionWaits(upstream.queueTimeoutMs) };
+    this.pools = this.createSet(undefined);
+    this.waits = Object.fromEntries(POOL_KINDS.map((kind) => [kind, new ConnectionWaits(upstream.queueTimeoutMs)])) as Record<PoolKind, ConnectionWaits>;
   }
 
-  private createPair(identity: TlsIdentity | undefined): PoolPair {
-    return {
-      requests: createUpstreamPool(this.upstream, 'requests', identity, this.onConnection),
-      streams: createUpstreamPool(this.upstream, 'streams', identity, this.onConnection),
-    };
+  private createSet(identity: TlsIdentity | undefined): PoolSet {
+    return Object.fromEntries(POOL_KINDS.map((kind) => [kind, createUpstreamPool(this.upstream, kind, identity, this.onConnection)])) as Record<PoolKind, Pool>;
   }
 
   for(identity: TlsIdentity | undefined, kind: PoolKind): Pool {
@@ -108,7 +151,7 @@ export class UpstreamPools {
   private replace(identity: TlsIdentity | undefined): void {
     const retired = Object.values(this.pools);
     this.identity = identity;
-    this.pools = this.createPair(identity);
+    this.pools = this.createSet(identity);
     for (const pool of retired) {
       this.retired.add(pool);
       pool

@@ -24,7 +24,7 @@ export const REPLAYABLE_BODY_BYTES = 256 * 1024;
 export interface Forwarder {
   /**
    * `path` is the encoded path after prefix handling; the query is appended as received.
-   * `longRunning` requests (observe/request-info.ts) ride the uncapped stream pool.
+   * `longRunning` requests (observe/request-info.ts) ride uncapped stream pools (dispatcher.ts).
    */
   forward(req: IncomingMessage, res: ServerResponse, path: string, query: string, longRunning: boolean): void;
 }
@@ -115,11 +115,12 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
       const timeline = RequestTimeline.start(res);
       // Every answer carries the ID (response-relay.ts), ours too: a 502 joins the log as a 200 does.
       timeline.auditId = auditIdFor(req);
-      const out: Outgoing = { req, res, target: upstream.pathPrefix + path + query, auditId: timeline.auditId, pool: longRunning ? 'streams' : 'requests' };
+      const hasBody = hasRequestBody(req);
+      const pool: PoolKind = !longRunning ? 'requests' : hasBody ? 'streams-h1' : 'streams';
+      const out: Outgoing = { req, res, target: upstream.pathPrefix + path + query, auditId: timeline.auditId, pool };
       // A client's own Authorization is forwarded as is (client-go's wrappers step aside): ours
       // is neither fetched nor refreshed for it.
       const auth = sendsOwnAuthorization(req, upstream) ? NOTHING : credentials.current();
-      const hasBody = hasRequestBody(req);
       const bufferBody = hasBody && auth !== NOTHING && credentials.unauthorized !== undefined && replayableLength(req) !== undefined;
       // The fast path: static credentials, or a cached plugin result, and nothing to buffer.
       if (!(auth instanceof Promise) && !bufferBody) {

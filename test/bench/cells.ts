@@ -22,7 +22,7 @@ export interface Target {
   readonly exitReason?: () => string | undefined;
 }
 
-export const CELL_IDS = ['small-c1', 'small-c64', 'list100k-c16', 'upgrade-stream', 'list20m-c4'] as const;
+export const CELL_IDS = ['small-c1', 'small-c64', 'list100k-c16', 'upgrade-stream', 'watches', 'list20m-c4'] as const;
 export type CellId = (typeof CELL_IDS)[number];
 
 export interface Cell {
@@ -30,14 +30,18 @@ export interface Cell {
   readonly label: string;
   readonly path: string;
   readonly connections: number;
-  /** `upgrade`: one upgraded stream (upgrade-stream.ts) instead of a wrk run. */
-  readonly kind?: 'upgrade';
+  /** `upgrade`: one upgraded stream (upgrade-stream.ts); `watches`: the watch fan-out (watch-fanout.ts); else a wrk run. */
+  readonly kind?: 'upgrade' | 'watches';
 }
 
 /** Port-forward: kubectl proxy's default filter lets it through (exec and attach it rejects). */
 export const UPGRADE_PATH = '/api/v1/namespaces/default/pods/p/portforward';
 /** The line the upstream writes back once it has read all the bytes a stream announced. */
 export const UPGRADE_ACK = 'received\n';
+
+/** Watches of the watch cell; the upstream writes one event to all of them on `POST WATCH_EVENT_PATH?name=X`. */
+export const WATCH_PATH = '/api/v1/namespaces/bench/pods';
+export const WATCH_EVENT_PATH = '/test/watch-event';
 
 /** Sizes of the upstream's cached `/test/list` bodies. */
 export const LIST_100K = 100 * 1024;
@@ -52,6 +56,7 @@ export const CELLS: readonly Cell[] = [
   { id: 'small-c64', label: 'small GET /version, c=64', path: '/version', connections: 64 },
   { id: 'list100k-c16', label: '~100 KB list, c=16', path: `/test/list?bytes=${LIST_100K}`, connections: 16 },
   { id: 'upgrade-stream', label: 'upgraded stream, 1 conn', path: UPGRADE_PATH, connections: 1, kind: 'upgrade' },
+  { id: 'watches', label: 'open watches, one event', path: WATCH_PATH, connections: 0, kind: 'watches' },
   { id: 'list20m-c4', label: '~20 MB list, c=4', path: `/test/list?bytes=${LIST_20M}`, connections: 4 },
 ];
 

@@ -20,7 +20,7 @@ export interface BenchResult {
 export type Floor =
   | { kind: 'vs-kubectl'; atLeast?: number; atMost?: number }
   | { kind: 'vs-both'; kubectlAtLeast: number; directAtLeast: number }
-  | { kind: 'absolute'; atMostMiB: number };
+  | { kind: 'absolute'; atMost: number };
 
 export interface Metric {
   readonly label: string;
@@ -33,7 +33,7 @@ export interface Metric {
   values(result: BenchResult, target: TargetName): (number | undefined)[];
 }
 
-type CellField = 'p50Ms' | 'p99Ms' | 'reqPerS' | 'mibPerS' | 'cpuPerReqUs' | 'cores' | 'peakRssMiB';
+type CellField = 'p50Ms' | 'p99Ms' | 'reqPerS' | 'mibPerS' | 'cpuPerReqUs' | 'cores' | 'peakRssMiB' | 'rssMiB' | 'versionMaxMs';
 
 function fromCell(cell: CellId, field: CellField): Metric['values'] {
   return (result, target) => {
@@ -59,9 +59,14 @@ export const METRICS: readonly Metric[] = [
   { label: '~100 KB list c=16, throughput', unit: 'MiB/s', digits: 1, proxyOnly: false, floor: { kind: 'vs-kubectl', atLeast: 0.75 }, values: fromCell('list100k-c16', 'mibPerS') },
   // Issue 4: within 10% of direct and not below kubectl proxy. Client → upstream only.
   { label: 'upgraded stream (101 SPDY/3.1, client → upstream), throughput', unit: 'MiB/s', digits: 1, proxyOnly: false, floor: { kind: 'vs-both', kubectlAtLeast: 1.0, directAtLeast: 0.9 }, values: fromCell('upgrade-stream', 'mibPerS') },
+  // Issue 10: event latency and memory no worse than kubectl proxy's, GET /version under 100 ms throughout.
+  { label: 'open watches (--watches), event latency p50', unit: 'ms', digits: 1, proxyOnly: false, floor: { kind: 'vs-kubectl', atMost: 1.0 }, values: fromCell('watches', 'p50Ms') },
+  { label: 'open watches, event latency p99', unit: 'ms', digits: 1, proxyOnly: false, floor: { kind: 'vs-kubectl', atMost: 1.0 }, values: fromCell('watches', 'p99Ms') },
+  { label: 'open watches, proxy RSS with all open', unit: 'MiB', digits: 1, proxyOnly: true, floor: { kind: 'vs-kubectl', atMost: 1.0 }, values: fromCell('watches', 'rssMiB') },
+  { label: 'open watches, slowest of 20 GET /version meanwhile', unit: 'ms', digits: 1, proxyOnly: false, floor: { kind: 'absolute', atMost: 100 }, values: fromCell('watches', 'versionMaxMs') },
   { label: '~20 MB list c=4, throughput', unit: 'MiB/s', digits: 1, proxyOnly: false, floor: { kind: 'vs-kubectl', atLeast: 0.85 }, values: fromCell('list20m-c4', 'mibPerS') },
   { label: '~20 MB list c=4, proxy CPU', unit: 'cores', digits: 2, proxyOnly: true, values: fromCell('list20m-c4', 'cores') },
-  { label: 'peak RSS (20 MB cell)', unit: 'MiB', digits: 1, proxyOnly: true, floor: { kind: 'absolute', atMostMiB: 150 }, values: fromCell('list20m-c4', 'peakRssMiB') },
-  { label: 'idle RSS', unit: 'MiB', digits: 1, proxyOnly: true, floor: { kind: 'absolute', atMostMiB: 60 }, values: once((result) => result.idleRssMiB) },
+  { label: 'peak RSS (20 MB cell)', unit: 'MiB', digits: 1, proxyOnly: true, floor: { kind: 'absolute', atMost: 150 }, values: fromCell('list20m-c4', 'peakRssMiB') },
+  { label: 'idle RSS', unit: 'MiB', digits: 1, proxyOnly: true, floor: { kind: 'absolute', atMost: 60 }, values: once((result) => result.idleRssMiB) },
   { label: 'RSS 2 s after the last cell', unit: 'MiB', digits: 1, proxyOnly: true, values: once((result) => result.afterRunRssMiB) },
 ];

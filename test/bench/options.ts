@@ -26,6 +26,8 @@ export interface BenchOptions {
   readonly upstream: UpstreamKind;
   /** MiB pushed through the upgraded stream per target and round. */
   readonly upgradeMiB: number;
+  /** Watches held open at once in the watch cell; 0 skips it. */
+  readonly watches: number;
 }
 
 /**
@@ -34,18 +36,19 @@ export interface BenchOptions {
  */
 export type UpstreamKind = 'h2' | 'example';
 
-/** Only test/bench/upstream.ts answers the bench's upgraded stream (the example server serves exec sessions only). */
+/** Only test/bench/upstream.ts answers the bench's upgraded stream and watch trigger (the example server serves neither). */
 export function upgradesServed(options: BenchOptions): boolean {
   return options.upstream === 'h2';
 }
 
-const USAGE = `usage: npm run bench -- [--duration SECONDS] [--rounds N] [--quick] [--upgrade-mib N] [--node-flags="FLAG …"] [--proxy-flags="FLAG …"] [--upstream h2|example]
+const USAGE = `usage: npm run bench -- [--duration SECONDS] [--rounds N] [--quick] [--upgrade-mib N] [--node-flags="FLAG …"] [--proxy-flags="FLAG …"] [--upstream h2|example] [--watches N]
   --duration    seconds per cell (default 5; below 5 s kubectl shows start-of-run bursts)
   --rounds      interleaved rounds; ratios are medians of per-round ratios (default 3)
   --quick       smoke run: 1 round of 2 s cells and 64 MiB upgraded streams
   --upgrade-mib MiB sent through the upgraded stream per target and round (default 256; 64 with --quick)
   --node-flags  Node flags for kube-auth-proxy, space-separated (default "${PROXY_NODE_FLAGS.join(' ')}"; "" for none)
   --proxy-flags extra kube-auth-proxy flags, space-separated, e.g. "-v=6" or "--server-timing=false" (default none)
+  --watches     watches held open at once in the watch cell (default 1000; 200 with --quick; 0 skips the cell)
   --upstream    h2 (default): a bench upstream offering h2 and http/1.1 like kube-apiserver;
                 example: examples/api-server-main.js, http/1.1 only (kubectl proxy then opens a TLS connection per request)`;
 
@@ -68,6 +71,7 @@ export function parseBenchOptions(args: readonly string[]): BenchOptions {
       'proxy-flags': { type: 'string', default: '' },
       upstream: { type: 'string', default: 'h2' },
       'upgrade-mib': { type: 'string' },
+      watches: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -82,5 +86,7 @@ export function parseBenchOptions(args: readonly string[]): BenchOptions {
   const nodeFlags = values['node-flags'] === undefined ? PROXY_NODE_FLAGS : values['node-flags'].split(/\s+/).filter(Boolean);
   const upgradeMiB = positiveNumber(values['upgrade-mib'], '--upgrade-mib', quick ? 64 : 256);
   const proxyFlags = values['proxy-flags'].split(/\s+/).filter(Boolean);
-  return { durationS: positiveNumber(values.duration, '--duration', quick ? 2 : 5), rounds, quick, nodeFlags, proxyFlags, upstream: values.upstream, upgradeMiB };
+  const watches = values.watches === '0' ? 0 : positiveNumber(values.watches, '--watches', quick ? 200 : 1000);
+  if (!Number.isInteger(watches)) throw new Error(`--watches must be a whole number\n${USAGE}`);
+  return { durationS: positiveNumber(values.duration, '--duration', quick ? 2 : 5), rounds, quick, nodeFlags, proxyFlags, upstream: values.upstream, upgradeMiB, watches };
 }

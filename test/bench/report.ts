@@ -35,7 +35,7 @@ function tableRow(row: Row): string {
     return value === undefined ? '–' : number(value.median, metric.digits);
   });
   const verdict = row.verdict === undefined ? '' : row.verdict === 'PASS' ? 'PASS' : `**${row.verdict}**`;
-  return `| ${metric.label} (${metric.unit}) | ${cells.join(' | ')} | ${ratio(row.vsKubectl)} | ${ratio(row.vsDirect)} | ${floorText(metric.floor)} | ${verdict} |`;
+  return `| ${metric.label} (${metric.unit}) | ${cells.join(' | ')} | ${ratio(row.vsKubectl)} | ${ratio(row.vsDirect)} | ${floorText(metric.floor, metric.unit)} | ${verdict} |`;
 }
 
 const UPSTREAM_TEXT: Record<UpstreamKind, string> = {

@@ -4,6 +4,7 @@ import { CELLS, PEAK_CELL, TARGET_LABELS, type Cell, type CellId, type Target, t
 import { probe } from './probe.js';
 import { cpuSeconds, memory, resetPeak } from './proc-stats.js';
 import { runUpgradeStream } from './upgrade-stream.js';
+import { percentile, runWatchFanout } from './watch-fanout.js';
 import { runWrk, type WrkResult } from './wrk.js';
 
 const MIB = 1024 * 1024;
@@ -27,6 +28,9 @@ export interface CellRun {
   cpuS?: number;
   cpuPerReqUs?: number;
   cores?: number;
+  /** The watch cell: VmRSS with every watch open, and the slowest GET /version meanwhile. */
+  rssMiB?: number;
+  versionMaxMs?: number;
   /** VmHWM after the cell: the cell's own peak if `peakReset`, else the peak since start. */
   peakRssMiB?: number;
   peakReset?: boolean;
@@ -40,6 +44,8 @@ export interface RoundContext {
   durationS: number;
   /** Bytes per upgraded stream; undefined when the upstream does not serve the bench's stream (cell skipped). */
   upgradeBytes: number | undefined;
+  /** Watches held open at once in the watch cell; 0 skips the cell. */
+  watches: number;
   targets: readonly Target[];
   /** Progress lines go here (stderr), never to stdout. */
   log: (line: string) => void;
@@ -115,12 +121,45 @@ async function streamCell(round: number, cell: Cell, target: Target, bytes: numb
   }
 }
 
-async function measureCell(ctx: RoundContext, round: number, cell: Cell, target: Target, upgradeBytes: number | undefined): Promise<CellRun> {
+/**
+ * `ctx.watches` watches at once, one event from the upstream (the direct target is the upstream):
+ * its latency per watch, the proxy's RSS with them all open, GET /version meanwhile.
+ */
+async function watchCell(ctx: RoundContext, round: number, cell: Cell, target: Target): Promise<CellRun> {
+  const base = { round, cell: cell.id, target: target.name, reqPerS: NaN, mibPerS: NaN };
+  const upstream = ctx.targets.find((candidate) => candidate.name === 'direct')!;
+  let rssMiB: number | undefined;
+  const readRss = () => (rssMiB = target.pid === undefined ? undefined : memory(target.pid).rssMiB);
+  try {
+    const result = await runWatchFanout(target, upstream, ctx.watches, readRss);
+    const missed = result.opened - result.received;
+    return {
+      ...base,
+      requests: result.received,
+      durationS: result.openS,
+      p50Ms: percentile(result.latencyMs, 0.5),
+      p99Ms: percentile(result.latencyMs, 0.99),
+      ...(rssMiB === undefined ? {} : { rssMiB }),
+      versionMaxMs: result.versionMs.at(-1)!,
+      problems: missed === 0 ? [] : [`${missed} of ${result.opened} watches never saw the event`],
+    };
+  } catch (err) {
+    return { ...base, requests: 0, durationS: NaN, p50Ms: NaN, p99Ms: NaN, problems: [(err as Error).message] };
+  }
+}
+
+function runCell(ctx: RoundContext, round: number, cell: Cell, target: Target): Promise<CellRun> {
+  if (cell.kind === 'upgrade') return streamCell(round, cell, target, ctx.upgradeBytes!);
+  if (cell.kind === 'watches') return watchCell(ctx, round, cell, target);
+  return wrkCell(ctx, round, cell, target);
+}
+
+async function measureCell(ctx: RoundContext, round: number, cell: Cell, target: Target): Promise<CellRun> {
   const pid = target.pid;
   // The peak of the 20 MB cell itself, not of the run so far (documented in the report).
   const peakReset = pid !== undefined && cell.id === PEAK_CELL && resetPeak(pid);
   const cpuBefore = pid === undefined ? 0 : cpuSeconds(pid);
-  const run = upgradeBytes === undefined ? await wrkCell(ctx, round, cell, target) : await streamCell(round, cell, target, upgradeBytes);
+  const run = await runCell(ctx, round, cell, target);
   if (pid !== undefined) addProxyUsage(run, pid, cpuBefore, peakReset);
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   run.problems.push(...(await afterCellProblems(target)));
@@ -132,8 +171,18 @@ function rotate<T>(items: readonly T[], by: number): T[] {
   return [...items.slice(shift), ...items.slice(0, shift)];
 }
 
+function mainFigure(run: CellRun): string {
+  if (run.cell === 'small-c1') return `p50 ${run.p50Ms.toFixed(3)} ms`;
+  if (run.cell === 'small-c64') return `${run.reqPerS.toFixed(0)} req/s`;
+  if (run.cell === 'watches') {
+    const rss = run.rssMiB === undefined ? '' : `, RSS ${run.rssMiB.toFixed(1)} MiB`;
+    return `${run.requests} saw the event: p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms${rss}, GET /version ≤ ${run.versionMaxMs?.toFixed(1)} ms`;
+  }
+  return `${run.mibPerS.toFixed(1)} MiB/s`;
+}
+
 function describe(run: CellRun): string {
-  const main = run.cell === 'small-c1' ? `p50 ${run.p50Ms.toFixed(3)} ms` : run.cell === 'small-c64' ? `${run.reqPerS.toFixed(0)} req/s` : `${run.mibPerS.toFixed(1)} MiB/s`;
+  const main = mainFigure(run);
   const cpu = run.cores === undefined ? '' : `, proxy ${run.cores.toFixed(2)} cores`;
   return `${main}${cpu}${run.problems.length > 0 ? `  PROBLEM: ${run.problems.join('; ')}` : ''}`;
 }
@@ -143,9 +192,9 @@ export async function runRound(ctx: RoundContext, round: number): Promise<CellRu
   const runs: CellRun[] = [];
   for (const [index, cell] of CELLS.entries()) {
     if (cell.kind === 'upgrade' && ctx.upgradeBytes === undefined) continue;
-    const upgradeBytes = cell.kind === 'upgrade' ? ctx.upgradeBytes : undefined;
+    if (cell.kind === 'watches' && ctx.watches === 0) continue;
     for (const target of rotate(ctx.targets, round + index)) {
-      const run = await measureCell(ctx, round, cell, target, upgradeBytes);
+      const run = await measureCell(ctx, round, cell, target);
       ctx.log(`round ${round + 1}  ${cell.label.padEnd(26)} ${TARGET_LABELS[target.name].padEnd(16)} ${describe(run)}`);
       runs.push(run);
     }

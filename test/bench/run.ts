@@ -96,7 +96,8 @@ async function main(): Promise<number> {
   try {
     const session = await startSession(dir, options, children, log);
     const upgradeBytes = upgradesServed(options) ? Math.round(options.upgradeMiB * MIB) : undefined;
-    const ctx: RoundContext = { wrk, script: writeDoneScript(dir), durationS: options.durationS, upgradeBytes, targets: session.targets, log };
+    const watches = upgradesServed(options) ? options.watches : 0;
+    const ctx: RoundContext = { wrk, script: writeDoneScript(dir), durationS: options.durationS, upgradeBytes, watches, targets: session.targets, log };
     const result = await measure(ctx, options.rounds, session.idleRssMiB);
     const notes = [...streamNotes(upgradeBytes), ...stderrNotes(children)];
     const problems = problemsOf(result.runs);

@@ -39,7 +39,7 @@ function perRoundRatios(ours: readonly (number | undefined)[], base: readonly (n
 function judge(floor: Floor, row: Row): Verdict {
   if (floor.kind === 'absolute') {
     const worst = row.perTarget.ours?.max;
-    return worst === undefined ? 'no data' : worst <= floor.atMostMiB ? 'PASS' : 'FAIL';
+    return worst === undefined ? 'no data' : worst <= floor.atMost ? 'PASS' : 'FAIL';
   }
   if (floor.kind === 'vs-both') {
     const [kubectl, direct] = [row.vsKubectl?.median, row.vsDirect?.median];
@@ -54,9 +54,9 @@ function judge(floor: Floor, row: Row): Verdict {
 }
 
 /** How a floor reads in the table, e.g. `≥ 0.80× kubectl`, `≥ 1.00× kubectl, ≥ 0.90× direct` or `≤ 150 MiB`. */
-export function floorText(floor: Floor | undefined): string {
+export function floorText(floor: Floor | undefined, unit: string): string {
   if (floor === undefined) return '';
-  if (floor.kind === 'absolute') return `≤ ${floor.atMostMiB} MiB`;
+  if (floor.kind === 'absolute') return `≤ ${floor.atMost} ${unit}`;
   if (floor.kind === 'vs-both') return `≥ ${floor.kubectlAtLeast.toFixed(2)}× kubectl, ≥ ${floor.directAtLeast.toFixed(2)}× direct`;
   return floor.atLeast !== undefined ? `≥ ${floor.atLeast.toFixed(2)}× kubectl` : `≤ ${floor.atMost!.toFixed(2)}× kubectl`;
 }

@@ -10,10 +10,12 @@ import type { TLSSocket } from 'node:tls';
 import { EXAMPLE_VERSION } from '../../examples/api-server.js';
 import { MAX_LIST_BYTES, listBody } from '../../examples/api-server/pod-list.js';
 import type { Pki } from '../../examples/pki.js';
-import { UPGRADE_ACK, UPGRADE_PATH } from './cells.js';
+import { UPGRADE_ACK, UPGRADE_PATH, WATCH_EVENT_PATH, WATCH_PATH } from './cells.js';
 
 /** In megabytes: room for a few 20 MB lists in flight on kubectl's one h2 connection. */
 const SESSION_MEMORY_MB = 1024;
+/** kube-apiserver's default (--http2-max-streams-per-connection 0 means 250): more watches need more connections. */
+const MAX_CONCURRENT_STREAMS = 250;
 const VERSION_BODY = Buffer.from(JSON.stringify(EXAMPLE_VERSION));
 
 function send(res: Http2ServerResponse, status: number, body: Buffer): void {
@@ -57,15 +59,40 @@ function handleUpgrade(token: string, req: IncomingMessage, socket: Socket, head
   if (head.length > 0) count(head);
 }
 
+/** The open watches of WATCH_PATH; one event line reaches them all when the bench asks. */
+const watchers = new Set<Http2ServerResponse>();
+
+/** A watch as kube-apiserver starts one: 200, no length, headers flushed before any event. */
+function openWatch(res: Http2ServerResponse): void {
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Audit-Id': randomUUID(), 'Cache-Control': 'no-cache, private' });
+  // Present at run time on both response kinds; @types/node 20 leaves it out of Http2ServerResponse.
+  (res as unknown as { flushHeaders(): void }).flushHeaders();
+  watchers.add(res);
+  res.once('close', () => watchers.delete(res));
+}
+
+/** `POST WATCH_EVENT_PATH?name=X`: one MODIFIED event naming X to every open watch; answers how many. */
+function fanOut(url: URL, res: Http2ServerResponse): void {
+  const line = `${JSON.stringify({ type: 'MODIFIED', object: { kind: 'Pod', apiVersion: 'v1', metadata: { name: url.searchParams.get('name'), namespace: 'bench' } } })}\n`;
+  for (const watcher of watchers) watcher.write(line);
+  send(res, 200, Buffer.from(JSON.stringify({ watchers: watchers.size })));
+}
+
 /** With allowHTTP1 an HTTP/1.1 request arrives as node:http objects, which have the same members used here. */
 function handle(token: string, req: Http2ServerRequest, res: Http2ServerResponse): void {
   const certified = (req.socket as TLSSocket).authorized;
   if (!certified && req.headers.authorization !== `Bearer ${token}`) return send(res, 401, Buffer.from('{"kind":"Status","code":401}'));
-  const body = bodyFor(new URL(req.url, 'https://upstream'));
+  const url = new URL(req.url, 'https://upstream');
+  if (url.pathname === WATCH_PATH && url.searchParams.get('watch') === '1') return openWatch(res);
+  if (url.pathname === WATCH_EVENT_PATH && req.method === 'POST') return fanOut(url, res);
+  const body = bodyFor(url);
   send(res, body ? 200 : 404, body ?? Buffer.from('{"kind":"Status","code":404}'));
 }
 
-/** Serves `/version`, `/test/list?bytes=N` and the upgrade of UPGRADE_PATH to a client certificate chained to the CA or to `token`. */
+/**
+ * Serves `/version`, `/test/list?bytes=N`, watches of WATCH_PATH with their WATCH_EVENT_PATH
+ * trigger, and the upgrade of UPGRADE_PATH, to a client certificate chained to the CA or to `token`.
+ */
 export function startH2Upstream(pki: Pki, token: string): Promise<{ url: string; close: () => void }> {
   const server = createSecureServer(
     {
@@ -73,6 +100,7 @@ export function startH2Upstream(pki: Pki, token: string): Promise<{ url: string;
       // Node refuses new streams with ENHANCE_YOUR_CALM once a session buffers more than this
       // (default 10 MB): a single 20 MB list would do it. Go's server has no such limit.
       maxSessionMemory: SESSION_MEMORY_MB,
+      settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
     },
     (req, res) => handle(token, req, res),
   );

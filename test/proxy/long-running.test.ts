@@ -3,32 +3,15 @@
 // events, streams ended by either side let go of what they held, and a request that cannot get a
 // connection is answered 503 with Retry-After instead of waiting forever.
 import t from 'tap';
-import { Agent, request, type Dispatcher } from 'undici';
+import { request } from 'undici';
 import { startTestCluster } from '../helpers/cluster.js';
 import { fetchText, type StatusBody } from '../helpers/http.js';
 import { metricsUrl, sampleValue, scrape } from '../helpers/prometheus.js';
 import { isolatedEnv, startProxyProcess } from '../helpers/proxy-process.js';
 import { waitFor, withTimeout } from '../fixtures/waiting.js';
+import { allSee, openWatch, openWatches, watchClients } from '../helpers/watches.js';
 
 const WATCHES = 200;
-
-/** An open watch whose text so far can be searched. */
-interface OpenWatch {
-  readonly body: Dispatcher.ResponseData['body'];
-  text: string;
-  ended: boolean;
-}
-
-async function openWatch(dispatcher: Dispatcher, url: string): Promise<OpenWatch> {
-  const response = await request(url, { dispatcher });
-  if (response.statusCode !== 200) throw new Error(`watch answered ${response.statusCode}`);
-  const watch: OpenWatch = { body: response.body, text: '', ended: false };
-  response.body.setEncoding('utf8');
-  response.body.on('data', (chunk: string) => (watch.text += chunk));
-  response.body.on('end', () => (watch.ended = true));
-  response.body.on('error', () => (watch.ended = true));
-  return watch;
-}
 
 /** Re-scrapes until `name{labels}` reads `value`, for at most 10 s; returns the last reading. */
 async function metricReaches(metrics: string, name: string, labels: Record<string, string>, value: number): Promise<number | undefined> {
@@ -47,11 +30,11 @@ void t.test(`${WATCHES} open watches, more than the pool has connections, do not
   const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '--metrics-address', '127.0.0.1:0'], { env: isolatedEnv(cluster.dir) });
   t.teardown(() => proxy.stop());
   const metrics = await metricsUrl(proxy);
-  const clients = new Agent({ connections: null });
+  const clients = watchClients();
   t.teardown(() => clients.destroy());
 
   const url = `${proxy.url}/api/v1/namespaces/default/pods?watch=1`;
-  const watches = await withTimeout(Promise.all(Array.from({ length: WATCHES }, () => openWatch(clients, url))), 60_000, `${WATCHES} watches open`);
+  const watches = await openWatches(clients, url, WATCHES, 60_000);
   t.equal(watches.length, WATCHES, 'every watch is open');
 
   // Short requests, many at once: none waits for a connection that a watch holds.
@@ -64,7 +47,7 @@ void t.test(`${WATCHES} open watches, more than the pool has connections, do not
   t.equal(sampleValue(samples, 'kube_auth_proxy_queued_requests', { pool: 'requests' }), 0, 'nothing waits');
 
   cluster.api.createPod('default', 'seen-by-all');
-  await withTimeout(waitFor(() => watches.every((watch) => watch.text.includes('"seen-by-all"')), 30_000, 'the event'), 35_000, 'every watch sees the event');
+  await allSee(watches, '"seen-by-all"', 30_000);
   t.ok(watches.every((watch) => /"type":"ADDED","object":\{[^\n]*"seen-by-all"/.test(watch.text)), `all ${WATCHES} watches received the ADDED event`);
 
   // Half the clients leave: the proxy lets go of their upstream connections.
@@ -80,7 +63,7 @@ void t.test('streams the API server ends free their connection for the next stre
   const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '--metrics-address', '127.0.0.1:0'], { env: isolatedEnv(cluster.dir) });
   t.teardown(() => proxy.stop());
   const metrics = await metricsUrl(proxy);
-  const clients = new Agent({ connections: null });
+  const clients = watchClients();
   t.teardown(() => clients.destroy());
 
   // timeoutSeconds=1: the API server itself ends each watch after a second.
@@ -132,4 +115,20 @@ void t.test('a request that gets no upstream connection in time is answered 503 
   t.equal(after.status, 200, 'once the connection is free, requests are answered again');
   t.notOk(cluster.api.requests.some((seen) => seen.url === '/version?queued=1'), 'the refused request never reached the API server');
   t.equal(sampleValue(await scrape(metrics), 'kube_auth_proxy_queued_requests', { pool: 'requests' }), 0);
+});
+
+void t.test('a long-running request with a body gets an HTTP/1.1 connection of its own', async (t) => {
+  const cluster = await startTestCluster(t);
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '--metrics-address', '127.0.0.1:0'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+  const metrics = await metricsUrl(proxy);
+  const body = Buffer.alloc(100_000, 'p');
+  const reply = await fetchText(`${proxy.url}/api/v1/namespaces/default/services/web/proxy/upload`, { method: 'POST', body });
+  t.ok(reply.status >= 200, `answered (${reply.status})`);
+  const seen = cluster.api.requests.find((request) => request.url === '/api/v1/namespaces/default/services/web/proxy/upload');
+  t.equal(seen?.bodyBytes, body.length, 'the whole body reached the API server');
+  const samples = await scrape(metrics);
+  t.equal(sampleValue(samples, 'kube_auth_proxy_upstream_connections', { pool: 'streams-h1' }), 1, 'on the HTTP/1.1 stream pool');
+  t.equal(sampleValue(samples, 'kube_auth_proxy_upstream_connections', { pool: 'streams' }), 0);
+  t.equal(sampleValue(samples, 'kube_auth_proxy_upstream_connections', { pool: 'requests' }), 0);
 });
