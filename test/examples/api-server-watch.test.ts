@@ -4,9 +4,9 @@ import t from 'tap';
 import { request } from 'undici';
 import { SEED_PODS, startApiServer, type ApiServer, type WatchEvent } from '../../examples/api-server.js';
 import { createPki } from '../../examples/pki.js';
-import { LineReader } from '../fixtures/line-reader.js';
-import { tlsClients } from '../fixtures/tls-clients.js';
-import { waitFor, withTimeout } from '../fixtures/waiting.js';
+import { LineReader } from '../helpers/line-reader.js';
+import { tlsClients } from '../helpers/tls-clients.js';
+import { waitFor, withTimeout } from '../helpers/waiting.js';
 
 const pki = createPki();
 const clients = tlsClients(t, pki);

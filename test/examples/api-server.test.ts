@@ -6,7 +6,7 @@ import t from 'tap';
 import { request, type Dispatcher } from 'undici';
 import { expectedBytesSha256, patternChunks, SEED_PODS, startApiServer, type Pod } from '../../examples/api-server.js';
 import { createPki, issueCertificate } from '../../examples/pki.js';
-import { tlsClients } from '../fixtures/tls-clients.js';
+import { tlsClients } from '../helpers/tls-clients.js';
 
 const pki = createPki();
 const clients = tlsClients(t, pki);

@@ -5,7 +5,7 @@ import { statSync } from 'node:fs';
 import { connect, createServer, type TLSSocket } from 'node:tls';
 import t from 'tap';
 import { createPki, PKI_FILES, readPki, writePki, type Pki } from '../../examples/pki.js';
-import { withTimeout } from '../fixtures/waiting.js';
+import { withTimeout } from '../helpers/waiting.js';
 
 /** A TLS handshake between a server and a client of the PKI, each checking the other. */
 async function handshake(pki: Pki): Promise<{ authorized: boolean; clientSawServer: boolean }> {

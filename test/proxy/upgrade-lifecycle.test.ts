@@ -8,7 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { SHUTDOWN_GRACE_MS } from '../../src/config/defaults.js';
-import { withTimeout } from '../fixtures/waiting.js';
+import { withTimeout } from '../helpers/waiting.js';
 import { isolatedEnv, startProxyProcess, type ProxyProcess } from '../helpers/proxy-process.js';
 import { upgradeSetup, type UpgradeSeen, type UpgradeUpstream } from '../helpers/upgrade-upstream.js';
 
