@@ -7,9 +7,10 @@ import tseslint from 'typescript-eslint';
 const owners = {
   yargs: 'src/cli',
   undici: 'src/upstream',
-  'http-proxy': 'src/upstream',
   pino: 'src/observe',
-  'node-forge': '(none: test/ and examples/ only)',
+  'prom-client': 'src/observe',
+  yaml: 'src/kubeconfig',
+  'node-forge': '(none yet: test/ and examples/ only)',
 };
 
 const restrictedFor = (folder) => ({
@@ -39,7 +40,7 @@ export default tseslint.config(
   // A tap test body without an await is normal: tap ends it when it returns.
   { files: ['test/**/*.ts'], rules: { '@typescript-eslint/require-await': 'off' } },
   { files: ['src/**/*.ts'], rules: restrictedFor('') },
-  ...['src/cli', 'src/upstream', 'src/observe'].map((folder) => ({
+  ...['src/cli', 'src/upstream', 'src/observe', 'src/kubeconfig'].map((folder) => ({
     files: [`${folder}/**/*.ts`],
     rules: restrictedFor(folder),
   })),

@@ -2,15 +2,12 @@
 // The command: parse flags, validate, complete, serve; print kubectl's start line; stop cleanly
 // on SIGINT/SIGTERM. The only module that reads process.argv, installs signal handlers or exits.
 
-import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { completeConfig } from '../config/complete.js';
-import { packageVersion } from '../config/user-agent.js';
-import { validateOptions } from '../config/validate.js';
+import { messageOf } from '../errors.js';
 import { createLogger } from '../observe/logger.js';
 import { startProxy } from '../server/proxy-server.js';
-import { defineFlags } from './flags.js';
-import { optionsFromFlags } from './options-from-flags.js';
+import { parseCommandLine } from './parse.js';
 
 /** One line on stderr, exit 1: no stack trace for bad input. */
 function die(message: string): never {
@@ -19,20 +16,7 @@ function die(message: string): never {
 }
 
 async function main(): Promise<void> {
-  const cli = defineFlags(
-    yargs(hideBin(process.argv))
-      .scriptName('kube-auth-proxy')
-      .usage('$0 [flags]\n\nRun a proxy to the Kubernetes API server, with the credentials of your kubeconfig.')
-      .version(packageVersion())
-      .strict()
-      .parserConfiguration({ 'boolean-negation': false, 'camel-case-expansion': false })
-      .fail((message, err) => die(message ?? err?.message ?? 'invalid arguments')),
-  );
-  const flags = await cli.parseAsync();
-  const problems: string[] = [];
-  const options = optionsFromFlags(flags, problems);
-  problems.push(...validateOptions(options));
-  if (problems.length > 0) die(problems.join('; '));
+  const options = await parseCommandLine(hideBin(process.argv));
 
   const logger = createLogger({ verbosity: options.verbosity, format: options.logFormat, file: options.logFile });
   const config = await completeConfig(options, process.env, {
@@ -62,4 +46,4 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
-main().catch((err: unknown) => die(err instanceof Error ? err.message : String(err)));
+main().catch((err: unknown) => die(messageOf(err)));

@@ -14,8 +14,9 @@ import { ConfigError } from '../errors.js';
 import { SERVICE_ACCOUNT_DIR } from '../kubeconfig/in-cluster.js';
 import { resolveKubeconfig } from '../kubeconfig/index.js';
 import type { ResolvedCluster, ResolvedKubeconfig } from '../kubeconfig/types.js';
+import { headerRecording } from '../observe/verbosity.js';
 import { compileRuleList } from '../stages/rules.js';
-import { chooseProxy, describeProxy, PROXY_SCHEMES, type ProxyEnvironment } from '../upstream/proxy/choose-proxy.js';
+import { chooseProxy, describeProxy, PROXY_SCHEMES, type ProxyEnvironment } from '../dial/choose-proxy.js';
 import type { ProxyOptions } from './options.js';
 import type { ListenTarget, ProxyConfig, UpstreamConfig } from './proxy-config.js';
 import { userAgent } from './user-agent.js';
@@ -104,7 +105,7 @@ function upstreamConfig(
     keepaliveMs: options.keepaliveMs,
     userAgent: userAgent(),
     serverTiming: options.serverTiming,
-    verbosity: options.verbosity,
+    record: headerRecording(options.verbosity),
   };
 }
 

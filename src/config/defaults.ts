@@ -21,7 +21,5 @@ export const DEFAULT_UPSTREAM_CONNECTIONS = 32;
 export const DEFAULT_UPSTREAM_QUEUE_TIMEOUT = '10s';
 /** client-go's dial and TLS handshake timeouts (transport/cache.go: 30 s dial, 10 s TLS). */
 export const UPSTREAM_CONNECT_TIMEOUT_MS = 30_000;
-/** How long a read `tokenFile` value is trusted before the file is read again. client-go: ~50 s. */
-export const TOKEN_FILE_TTL_MS = 1_000;
 /** An exec credential plugin still running after this long is killed (client-go waits forever). */
 export const DEFAULT_EXEC_PLUGIN_TIMEOUT = '30s';

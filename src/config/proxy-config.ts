@@ -5,19 +5,12 @@
 import type { RequestFilterRules } from '../stages/request-filter.js';
 import type { RuleList } from '../stages/rules.js';
 import type { Credentials } from '../credentials/credentials.js';
+import type { UpstreamTls } from '../credentials/tls-material.js';
+import type { HeaderRecording } from '../observe/verbosity.js';
 
 export type ListenTarget =
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
   | { readonly kind: 'unix'; readonly path: string };
-
-/** TLS material for connections to the API server, loaded once at start. */
-export interface UpstreamTls {
-  readonly ca?: Buffer;
-  readonly cert?: Buffer;
-  readonly key?: Buffer;
-  readonly servername?: string;
-  readonly rejectUnauthorized: boolean;
-}
 
 export interface UpstreamConfig {
   /** `cluster.server` as a URL. */
@@ -42,8 +35,8 @@ export interface UpstreamConfig {
   readonly queueTimeoutMs: number;
   readonly keepaliveMs: number;
   readonly userAgent: string;
-  /** kubectl's -v: from 7 on, request headers are kept for the log; from 8 on, response headers. */
-  readonly verbosity: number;
+  /** What to keep of each request for the log (-v=7: request headers, -v=8: response headers). */
+  readonly record: HeaderRecording;
   /** Add a `Server-Timing` header with our phases to each proxied response. */
   readonly serverTiming: boolean;
 }

@@ -5,10 +5,20 @@ import { readFileSync } from 'node:fs';
 
 let cached: string | undefined;
 
-/** The package version, read once from package.json next to the build. */
+/**
+ * The package version, from the nearest package.json above this module: two folders up from
+ * src/config/, three from the build in dist/src/config/.
+ */
 export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'kube-auth-proxy') return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return '0.0.0';
 }
 
 export function userAgent(): string {

@@ -1,6 +1,6 @@
 // What the proxy presents to the API server on each request: an `Authorization` value and, from an
 // exec plugin, a client certificate. The kubeconfig's own certificate is part of the TLS material
-// (config/proxy-config.ts UpstreamTls); a plugin's replaces it.
+// (tls-material.ts UpstreamTls); a plugin's replaces it.
 
 /** A client certificate and its key, PEM. */
 export interface TlsIdentity {

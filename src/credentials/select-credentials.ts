@@ -3,13 +3,12 @@
 // plugin; with none of the three, the oidc auth-provider (a certificate does not stop it).
 // Only ever for https servers.
 
-import { TOKEN_FILE_TTL_MS } from '../config/defaults.js';
 import type { ResolvedCluster, ResolvedUser } from '../kubeconfig/types.js';
 import { NO_CREDENTIALS, basicAuth, bearerToken, type Credentials } from './credentials.js';
 import { execCredentials } from './exec/exec-credentials.js';
 import { oidcCredentials } from './oidc/oidc-credentials.js';
-import { tokenFile } from './token-file.js';
-import { chooseProxy, type ProxyEnvironment } from '../upstream/proxy/choose-proxy.js';
+import { TOKEN_FILE_TTL_MS, tokenFile } from './token-file.js';
+import { chooseProxy, type ProxyEnvironment } from '../dial/choose-proxy.js';
 
 /** What credential sources need from the running process. */
 export interface CredentialRuntime {

@@ -4,7 +4,6 @@
 
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { UpstreamTls } from '../config/proxy-config.js';
 import { ConfigError } from '../errors.js';
 import type { PemSource, ResolvedCluster, ResolvedUser } from '../kubeconfig/types.js';
 
@@ -52,6 +51,15 @@ function clientIdentity(user: ResolvedUser): { cert?: Buffer; key?: Buffer } {
     throw new ConfigError(`client certificate and key for ${owner} do not match`);
   }
   return { cert, key };
+}
+
+/** TLS material for connections to the API server, loaded once at start. */
+export interface UpstreamTls {
+  readonly ca?: Buffer;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+  readonly servername?: string;
+  readonly rejectUnauthorized: boolean;
 }
 
 /** TLS options for an https server; the CA, when given, replaces the system roots (client-go). */

@@ -6,6 +6,9 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import type { AuthMaterial, Credentials } from './credentials.js';
 
+/** How long a read `tokenFile` value is trusted before the file is read again. client-go: ~50 s. */
+export const TOKEN_FILE_TTL_MS = 1_000;
+
 function readToken(path: string): string {
   const token = readFileSync(path, 'utf8').trim();
   if (token === '') throw new Error(`read empty token from file "${path}"`);

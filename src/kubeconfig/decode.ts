@@ -2,6 +2,7 @@
 // `clientcmd.Load` and the v1 conversion (tools/clientcmd/loader.go, tools/clientcmd/api/v1/conversion.go).
 
 import { parseAllDocuments } from 'yaml';
+import { KUBECONFIG_PARSE_OPTIONS, KUBECONFIG_TO_JS_OPTIONS } from './yaml-options.js';
 import {
   DecodeProblem,
   asObject,
@@ -33,7 +34,7 @@ export function decodeKubeconfig(text: string): DecodedConfig {
 // client-go decodes with sigs.k8s.io/yaml (go-yaml v2), i.e. YAML 1.1 (`yes`/`on` are booleans),
 // duplicate keys allowed (last wins) and only the first document read.
 function parseYaml(text: string): unknown {
-  const docs = parseAllDocuments(text, { version: '1.1', uniqueKeys: false });
+  const docs = parseAllDocuments(text, KUBECONFIG_PARSE_OPTIONS);
   const doc = docs[0];
   if (doc === undefined) return undefined;
   const error = doc.errors[0];
@@ -41,7 +42,7 @@ function parseYaml(text: string): unknown {
   // the source, which may hold a secret, so they are dropped.
   if (error !== undefined) throw new DecodeProblem(`yaml: ${firstLine(error.message)}`);
   try {
-    return doc.toJS({ maxAliasCount: 100 });
+    return doc.toJS(KUBECONFIG_TO_JS_OPTIONS);
   } catch (err) {
     throw new DecodeProblem(`yaml: ${firstLine(err instanceof Error ? err.message : String(err))}`);
   }

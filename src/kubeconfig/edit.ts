@@ -5,9 +5,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { isMap, isScalar, isSeq, parseDocument, type Document, type Pair, type Scalar, type YAMLMap } from 'yaml';
-
-/** As decode.ts reads kubeconfig (client-go's YAML 1.1; a repeated key: the last one wins). */
-const PARSE_OPTIONS = { version: '1.1', uniqueKeys: false } as const;
+import { KUBECONFIG_PARSE_OPTIONS, KUBECONFIG_TO_JS_OPTIONS } from './yaml-options.js';
 
 /**
  * The text with `users[name=userName].user.auth-provider.config[key] = value` for each entry.
@@ -26,7 +24,7 @@ export function setAuthProviderValues(text: string, userName: string, values: Re
 }
 
 function parse(text: string): Document {
-  const doc = parseDocument(text, PARSE_OPTIONS);
+  const doc = parseDocument(text, KUBECONFIG_PARSE_OPTIONS);
   const error = doc.errors[0];
   // The lines after the first quote the source, which may hold a secret.
   if (error !== undefined) throw new Error(`yaml: ${error.message.split('\n', 1)[0] ?? ''}`);
@@ -88,7 +86,7 @@ function scalarSource(node: Scalar, value: string): string | undefined {
 /** Token characters (base64url, JWT) that read back as the same string written plain (not `yes`, `1e3`, `-.inf`). */
 function isPlainSafe(value: string): boolean {
   if (!/^[A-Za-z0-9._~+/=-]+$/.test(value)) return false;
-  const probe = parseDocument(`k: ${value}\n`, PARSE_OPTIONS);
+  const probe = parseDocument(`k: ${value}\n`, KUBECONFIG_PARSE_OPTIONS);
   return probe.errors.length === 0 && probe.get('k') === value;
 }
 
@@ -115,7 +113,7 @@ function setValues(doc: Document, config: YAMLMap, values: Readonly<Record<strin
 function checkEdit(before: string, after: string, userName: string, values: Readonly<Record<string, string>>): void {
   const expected = parse(before);
   setValues(expected, providerConfig(expected, userName), values);
-  if (!isDeepStrictEqual(parse(after).toJS({ maxAliasCount: 100 }), expected.toJS({ maxAliasCount: 100 }))) {
+  if (!isDeepStrictEqual(parse(after).toJS(KUBECONFIG_TO_JS_OPTIONS), expected.toJS(KUBECONFIG_TO_JS_OPTIONS))) {
     throw new Error('the edited kubeconfig would not read back as intended');
   }
 }

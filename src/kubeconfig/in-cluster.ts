@@ -6,20 +6,11 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MergedConfig } from './raw-types.js';
-import type { KubeconfigOverrides, ResolvedKubeconfig } from './types.js';
+import type { InClusterEnvironment, KubeconfigOverrides, ResolvedKubeconfig } from './types.js';
 
 /** Where a pod's service account is mounted. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-/** What in-cluster configuration reads from the environment. */
-export interface InClusterEnvironment {
-  /** `$KUBERNETES_SERVICE_HOST` */
-  readonly host?: string;
-  /** `$KUBERNETES_SERVICE_PORT` */
-  readonly port?: string;
-  /** The service-account directory (token, ca.crt); configurable so tests can use their own. */
-  readonly serviceAccountDir: string;
-}
 
 function isFile(path: string): boolean {
   try {

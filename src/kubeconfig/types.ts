@@ -1,7 +1,6 @@
 // The result of loading kubeconfig the way client-go does: one chosen cluster and user, paths
 // already absolute. What the user entry *means* (TLS, tokens) is decided in credentials/.
 
-import type { InClusterEnvironment } from './in-cluster.js';
 
 /** Where a PEM value comes from: a file (absolute path) or inline `*-data` (decoded bytes). */
 export type PemSource = { readonly path: string } | { readonly data: Buffer };
@@ -109,4 +108,14 @@ export interface Impersonation {
   readonly uid?: string;
   readonly groups: readonly string[];
   readonly extra: Readonly<Record<string, readonly string[]>>;
+}
+
+/** What in-cluster configuration reads from the environment. */
+export interface InClusterEnvironment {
+  /** `$KUBERNETES_SERVICE_HOST` */
+  readonly host?: string;
+  /** `$KUBERNETES_SERVICE_PORT` */
+  readonly port?: string;
+  /** The service-account directory (token, ca.crt); configurable so tests can use their own. */
+  readonly serviceAccountDir: string;
 }

@@ -1,12 +1,13 @@
 // Prometheus metrics of the proxied traffic, named for the API server's view of each request
 // (verb and resource from request-info.ts), so dashboards line up with the cluster's own.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuthMaterial, Credentials } from '../credentials/credentials.js';
-import { requestInfoOfUrl } from './request-info.js';
-import { RequestTimeline, type Phases } from './timeline.js';
+import type { RequestContext } from './request-context.js';
+import type { RequestInfo } from './request-info.js';
+import type { Phases } from './timeline.js';
 
 const PHASES = ['credentials', 'queue', 'dns', 'tcp', 'tls', 'upload', 'server', 'transfer', 'total'] as const satisfies readonly (keyof Phases)[];
 /** 0.5 ms to 60 s: local loopback calls to slow lists and long server processing. */
@@ -83,17 +84,19 @@ export class ProxyMetrics {
     for (const pool of Object.keys(queues)) this.upstreamConnections.inc({ pool }, 0);
   }
 
-  private countRequest(req: IncomingMessage, code: number): void {
-    const info = requestInfoOfUrl(req.method ?? '', req.url ?? '');
+  private countRequest(info: RequestInfo, code: number): void {
     const resource = info.subresource === '' ? info.resource : `${info.resource}/${info.subresource}`;
     this.requests.inc({ verb: info.verb, resource, code: String(code) });
   }
 
-  /** Counts a finished proxied request; requests answered by the proxy itself carry no timeline. */
-  requestDone(req: IncomingMessage, res: ServerResponse): void {
-    const timeline = RequestTimeline.of(res);
-    if (timeline === undefined) return;
-    this.countRequest(req, res.statusCode);
+  /**
+   * Counts a finished request that was forwarded (our own error answers to it included), named
+   * by the path that went upstream. Requests the stages answered are not API traffic.
+   */
+  requestDone(ctx: RequestContext, res: ServerResponse): void {
+    if (ctx.forwarded === undefined) return;
+    this.countRequest(ctx.forwarded.info, res.statusCode);
+    const { timeline } = ctx;
     const phases = timeline.phases();
     for (const phase of PHASES) {
       const ms = phases[phase];
@@ -116,8 +119,8 @@ export class ProxyMetrics {
    * Counts an upgrade request that was forwarded, when it is over: with its 101 (and the
    * session's bytes each way), the API server's refusal, or the proxy's own error status.
    */
-  upgradeDone(req: IncomingMessage, status: number, session?: { readonly bytesToUpstream: number; readonly bytesToClient: number }): void {
-    this.countRequest(req, status);
+  upgradeDone(info: RequestInfo, status: number, session?: { readonly bytesToUpstream: number; readonly bytesToClient: number }): void {
+    this.countRequest(info, status);
     if (session === undefined) return;
     this.upgradedBytes.inc({ direction: 'to_upstream' }, session.bytesToUpstream);
     this.upgradedBytes.inc({ direction: 'to_client' }, session.bytesToClient);

@@ -9,7 +9,7 @@ const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 4
 const PHASES = ['credentials', 'queue', 'dns', 'tcp', 'tls', 'upload', 'server', 'transfer'] as const;
 
 /** Fields of the request line that its compact form shows; any other field follows as key=value. */
-const REQUEST_FIELDS = new Set(['method', 'url', 'status', 'completed', 'ms', 'auditID', 'connection', 'phases', 'requestBytes', 'responseBytes', 'verb', 'resource', 'namespace', 'name', 'requestHeaders', 'responseHeaders', 'curl']);
+const REQUEST_FIELDS = new Set(['method', 'url', 'status', 'completed', 'ms', 'auditID', 'connection', 'phases', 'requestBytes', 'responseBytes', 'verb', 'resource', 'namespace', 'name', 'requestHeaders', 'responseHeaders', 'curl', 'answeredBy']);
 
 type LogRecord = Record<string, unknown>;
 
@@ -53,6 +53,7 @@ function requestLine(record: LogRecord): string {
   if (typeof record.requestBytes === 'number' && record.requestBytes > 0) words.push(`up=${record.requestBytes}B`);
   if (record.responseBytes !== undefined) words.push(`${value(record.responseBytes)}B`);
   if (record.auditID !== undefined) words.push(`audit=${value(record.auditID)}`);
+  if (record.answeredBy === 'proxy') words.push('by=proxy');
   words.push(...pairs(record, (key) => REQUEST_FIELDS.has(key) || key === 'level' || key === 'time' || key === 'msg'));
   const lines = [words.join(' '), ...headerLines('>', record.requestHeaders), ...headerLines('<', record.responseHeaders)];
   if (typeof record.curl === 'string') lines.push(`    ${record.curl}`);

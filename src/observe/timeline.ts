@@ -4,7 +4,6 @@
 // and the new connection's socket events (DNS, TCP, TLS). Nothing is estimated.
 
 import { subscribe } from 'node:diagnostics_channel';
-import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
@@ -39,14 +38,11 @@ export interface Phases {
 const connectionTimings = new WeakMap<Socket, ConnectionTiming>();
 /** undici's request objects, as seen on its channels, to the timelines they belong to. */
 const requestTimelines = new WeakMap<object, RequestTimeline>();
-const timelines = new WeakMap<ServerResponse, RequestTimeline>();
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
 
 export class RequestTimeline {
   readonly startedAt = performance.now();
-  /** The request's Audit-ID, sent upstream and returned to the client (upstream/headers.ts). */
-  auditId = '';
   credentialsAt?: number;
   sentAt?: number;
   /** The request body, if any, was written too (undici:request:bodySent). */
@@ -63,16 +59,6 @@ export class RequestTimeline {
   /** Set to keep the API server's response headers (-v=8 and above). */
   keepResponseHeaders = false;
   responseHeaders?: Readonly<Record<string, string | string[] | undefined>>;
-
-  static of(res: ServerResponse): RequestTimeline | undefined {
-    return timelines.get(res);
-  }
-
-  static start(res: ServerResponse): RequestTimeline {
-    const timeline = new RequestTimeline();
-    timelines.set(res, timeline);
-    return timeline;
-  }
 
   phases(now = performance.now()): Phases {
     const phases: Phases = { total: round((this.endAt ?? now) - this.startedAt) };

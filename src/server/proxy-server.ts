@@ -1,26 +1,26 @@
 // The composition root: the listener, the stage list, the forwarders, and a clean stop.
 
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { unlinkSync } from 'node:fs';
-import type { ProxyConfig } from '../config/proxy-config.js';
+import type { ProxyConfig, UpstreamConfig } from '../config/proxy-config.js';
 import { SHUTDOWN_GRACE_MS } from '../config/defaults.js';
+import { ProxyError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
-import { statusAnswer } from '../stages/answers.js';
-import type { Answer } from '../stages/stage.js';
-import { encodePath } from '../stages/request-target.js';
+import { ProxyMetrics } from '../observe/metrics.js';
+import { RequestContext } from '../observe/request-context.js';
+import { errorAnswer } from '../stages/answers.js';
+import type { Answer, Stage } from '../stages/stage.js';
 import { UpstreamPools } from '../upstream/dispatcher.js';
 import { createForwarder } from '../upstream/forward.js';
-import { createUpgrader, type UpgradeReport } from '../upstream/upgrade.js';
+import { createUpgrader } from '../upstream/upgrade.js';
 import { listen } from './listen.js';
+import { startMetricsServer } from './metrics-server.js';
 import { writeRawAnswer } from './raw-answer.js';
-import { createRequestHandler, readRequest, runStages, writeProxyError } from './request-handler.js';
+import { createRequestHandler, routeRequest, writeProxyError } from './request-handler.js';
+import { createRequestLog, createUpgradeLog, requestFields } from './request-log.js';
 import { ConnectionTracker, shutdown } from './shutdown.js';
 import { buildStages } from './stages.js';
-import { createRequestLog, createUpgradeLog } from './request-log.js';
-import { ProxyMetrics } from '../observe/metrics.js';
-import { startMetricsServer } from './metrics-server.js';
 
 export interface RunningProxy {
   /** `127.0.0.1:8001`, `[::1]:8001` or the unix socket path. */
@@ -31,69 +31,96 @@ export interface RunningProxy {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startProxy(config: ProxyConfig, logger: Logger): Promise<RunningProxy> {
-  const stages = buildStages(config);
-  const metrics = config.metrics === undefined ? undefined : new ProxyMetrics();
-  // With metrics, credential fetches are counted on their way through.
-  const upstream = metrics === undefined ? config.upstream : { ...config.upstream, credentials: metrics.countFetches(config.upstream.credentials) };
-  const pools = new UpstreamPools(upstream, metrics && ((socket, kind) => metrics.upstreamConnected(socket, kind)));
-  metrics?.watchQueues(pools.waits);
-  const tracker = new ConnectionTracker();
+/** What every part of the request path shares. */
+interface Wiring {
+  readonly config: ProxyConfig;
+  readonly upstream: UpstreamConfig;
+  readonly logger: Logger;
+  readonly stages: readonly Stage[];
+  readonly metrics: ProxyMetrics | undefined;
+  readonly tracker: ConnectionTracker;
+}
+
+/** The error line of a request the proxy could not forward: it carries the request's ID, as its access line does. */
+function logFailure(ctx: RequestContext, error: ProxyError, message: string): void {
+  ctx.log.error({ ...requestFields(ctx), status: error.statusCode, code: error.code, error: error.message }, message);
+}
+
+/** Plain requests: routed, then forwarded or answered; logged and counted when done. */
+function servePlainRequests(server: Server, wiring: Wiring, pools: UpstreamPools): void {
+  const { config, upstream, logger, metrics, tracker } = wiring;
   const forwarder = createForwarder(pools, upstream, {
-    fail(res, error) {
-      logger.error({ error: error.message, status: error.statusCode }, 'Error while proxying request');
-      writeProxyError(res, error);
+    fail(ctx, res, error) {
+      ctx.code = error.code;
+      logFailure(ctx, error, 'Error while proxying request');
+      writeProxyError(ctx, res, error);
     },
     stream: (res) => {
       tracker.trackStream(res);
       metrics?.streamOpened(res);
     },
   });
-  const handle = createRequestHandler(stages, forwarder);
-  // No request timeout (watches and uploads take as long as they take, as in kubectl); 64 KiB
-  // stream buffers so that large bodies move in fewer, larger writes.
-  const logRequest = createRequestLog(logger, config.verbosity, config.upstream.server.origin);
-  const server = createServer({ requestTimeout: 0, highWaterMark: 64 * 1024 }, (req, res) => {
+  const handle = createRequestHandler(wiring.stages, forwarder);
+  const logRequest = createRequestLog(logger, config.verbosity, upstream.server.origin);
+  server.on('request', (req, res) => {
+    const ctx = new RequestContext(req, logger);
     tracker.trackResponse(res);
-    logRequest(req, res);
-    if (metrics !== undefined) res.once('close', () => metrics.requestDone(req, res));
-    handle(req, res);
+    logRequest(ctx, res);
+    if (metrics !== undefined) res.once('close', () => metrics.requestDone(ctx, res));
+    handle(ctx, res);
   });
+}
 
-  const logUpgrade = createUpgradeLog(logger, config.verbosity, config.upstream.server.origin);
-  const upgradeDone =
-    logUpgrade === undefined && metrics === undefined
-      ? undefined
-      : (req: IncomingMessage, report: UpgradeReport) => {
-          logUpgrade?.(req, report);
-          if (report.status !== undefined) metrics?.upgradeDone(req, report.status, report.session);
-        };
+/** Upgrades (exec, attach, port-forward): the same route as plain requests, then a connection of their own. */
+function serveUpgrades(server: Server, wiring: Wiring): void {
+  const { config, upstream, logger, metrics, tracker } = wiring;
+  const logUpgrade = createUpgradeLog(logger, config.verbosity, upstream.server.origin);
   const upgrade = createUpgrader(upstream, {
-    onError: (client, error) => {
-      logger.error({ error: error.message, status: error.statusCode }, 'Error while proxying upgrade');
-      writeRawAnswer(client, statusAnswer(error.statusCode, error.reason, error.message));
+    onError: (ctx, client, error) => {
+      ctx.code = error.code;
+      logFailure(ctx, error, 'Error while proxying upgrade');
+      writeRawAnswer(client, errorAnswer(error), ctx.auditId);
     },
-    ...(upgradeDone === undefined ? {} : { onDone: upgradeDone }),
+    onDone: (ctx, report) => {
+      logUpgrade?.(ctx, report);
+      if (report.status !== undefined && ctx.forwarded !== undefined) metrics?.upgradeDone(ctx.forwarded.info, report.status, report.session);
+    },
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, early: Buffer) => {
     socket.on('error', () => socket.destroy());
     // Tracked from the start, so a stop also ends upgrades still waiting for their 101.
     tracker.trackUpgraded(socket);
     metrics?.upgradeOpened(socket);
-    const startedAt = performance.now();
+    const ctx = new RequestContext(req, logger);
     /** Answered by the proxy itself (a filter, a bad request): logged like the forwarded ones, not counted. */
     const answer = (result: Answer) => {
-      writeRawAnswer(socket, result);
-      const ms = Math.round((performance.now() - startedAt) * 1000) / 1000;
-      logUpgrade?.(req, { status: result.statusCode, ms, phases: { total: ms } });
+      if (result.code !== undefined) ctx.code = result.code;
+      writeRawAnswer(socket, result, ctx.auditId);
+      const ms = ctx.timeline.phases().total;
+      logUpgrade?.(ctx, { status: result.statusCode, auditId: ctx.auditId, ms, phases: { total: ms } });
     };
-    const state = readRequest(req, true);
-    if (!('req' in state)) return answer(state);
-    const result = runStages(stages, state);
-    if (result === undefined) return upgrade(req, socket, early, encodePath(state.path), state.query);
-    if ('serve' in result) return answer(statusAnswer(400, 'BadRequest', 'static files cannot be upgraded'));
-    answer(result);
+    const route = routeRequest(wiring.stages, req, true);
+    if ('info' in route) {
+      ctx.forwarded = route;
+      return upgrade(ctx, socket, early);
+    }
+    if ('serve' in route) return answer(errorAnswer(new ProxyError('KAP_UPGRADE_OF_STATIC_FILE', 'static files cannot be upgraded')));
+    answer(route);
   });
+}
+
+export async function startProxy(config: ProxyConfig, logger: Logger): Promise<RunningProxy> {
+  const metrics = config.metrics === undefined ? undefined : new ProxyMetrics();
+  // With metrics, credential fetches are counted on their way through.
+  const upstream = metrics === undefined ? config.upstream : { ...config.upstream, credentials: metrics.countFetches(config.upstream.credentials) };
+  const pools = new UpstreamPools(upstream, metrics && ((socket, kind) => metrics.upstreamConnected(socket, kind)));
+  metrics?.watchQueues(pools.waits);
+  const wiring: Wiring = { config, upstream, logger, stages: buildStages(config), metrics, tracker: new ConnectionTracker() };
+  // No request timeout (watches and uploads take as long as they take, as in kubectl); 64 KiB
+  // stream buffers so that large bodies move in fewer, larger writes.
+  const server = createServer({ requestTimeout: 0, highWaterMark: 64 * 1024 });
+  servePlainRequests(server, wiring, pools);
+  serveUpgrades(server, wiring);
 
   const address = await listen(server, config.listen);
   const metricsServer = metrics && config.metrics && (await startMetricsServer(config.metrics, metrics, upstream.credentials));
@@ -103,7 +130,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
     async close(graceMs = SHUTDOWN_GRACE_MS) {
       metricsServer?.server.close();
       metricsServer?.server.closeAllConnections();
-      await shutdown(server, tracker, graceMs);
+      await shutdown(server, wiring.tracker, graceMs);
       // Whatever is still running upstream was cut above; don't wait for it.
       await pools.destroy();
       if (config.listen.kind === 'unix') {

@@ -1,18 +1,16 @@
 // One request's path: canonical target → stages (host check, static files, API prefix, filters)
-// → forward. Each stage either answers and stops, or passes the request on.
+// → forward. Each stage either answers and stops, or passes the request on. Plain requests and
+// upgrades take the same route (routeRequest); only what follows differs.
 
-import { isLongRunning, requestInfo } from '../observe/request-info.js';
-import { RequestTimeline } from '../observe/timeline.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ProxyError } from '../errors.js';
+import { ProxyError } from '../errors.js';
+import type { Forwarded, RequestContext } from '../observe/request-context.js';
+import { isLongRunning, requestInfo } from '../observe/request-info.js';
 import type { Forwarder } from '../upstream/forward.js';
-import { movedPermanently, statusAnswer } from '../stages/answers.js';
+import { errorAnswer, movedPermanently } from '../stages/answers.js';
 import { hostWithoutPort } from '../stages/host-filter.js';
 import { encodePath, parseRequestTarget } from '../stages/request-target.js';
-import type { Answer, RequestState, Stage, StageResult } from '../stages/stage.js';
-
-/** What happens to a request that every stage passed. */
-export type Pass = (state: RequestState) => void;
+import type { Answer, RequestState, Serve, Stage, StageResult } from '../stages/stage.js';
 
 /** Runs the stages in order; the first one with a result ends the walk. */
 export function runStages(stages: readonly Stage[], state: RequestState): StageResult {
@@ -26,7 +24,7 @@ export function runStages(stages: readonly Stage[], state: RequestState): StageR
 /** Builds the request state, or the answer when the request target itself is unusable. */
 export function readRequest(req: IncomingMessage, isUpgrade: boolean): RequestState | Answer {
   const target = parseRequestTarget(req.url ?? '');
-  if (target.kind === 'invalid') return statusAnswer(400, 'BadRequest', target.message);
+  if (target.kind === 'invalid') return errorAnswer(new ProxyError('KAP_BAD_REQUEST_TARGET', target.message));
   if (target.kind === 'redirect') return movedPermanently(target.location);
   return {
     req,
@@ -38,27 +36,45 @@ export function readRequest(req: IncomingMessage, isUpgrade: boolean): RequestSt
   };
 }
 
-export function writeAnswer(res: ServerResponse, answer: Answer): void {
-  res.writeHead(answer.statusCode, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
+/** Where a request goes: an answer of the proxy's own, a static file, or upstream as `Forwarded`. */
+export function routeRequest(stages: readonly Stage[], req: IncomingMessage, isUpgrade: boolean): Answer | Serve | Forwarded {
+  const state = readRequest(req, isUpgrade);
+  if (!('req' in state)) return state;
+  const result = runStages(stages, state);
+  if (result !== undefined) return result;
+  // Named by the path that goes upstream: with --api-prefix=/custom/, /custom/api/v1/pods is a pod list.
+  const info = requestInfo(state.method, state.path, state.query);
+  return { path: encodePath(state.path), query: state.query, info, longRunning: isLongRunning(info) };
+}
+
+/** Writes one of the proxy's own answers, with the request's Audit-ID. */
+export function writeAnswer(ctx: RequestContext, res: ServerResponse, answer: Answer): void {
+  if (answer.code !== undefined) ctx.code = answer.code;
+  res.writeHead(answer.statusCode, { ...answer.headers, 'audit-id': ctx.auditId, 'content-length': Buffer.byteLength(answer.body) });
   res.end(res.req.method === 'HEAD' ? undefined : answer.body);
 }
 
 /** Answers a request that could not be forwarded with a Kubernetes Status body. */
-export function writeProxyError(res: ServerResponse, error: ProxyError): void {
+export function writeProxyError(ctx: RequestContext, res: ServerResponse, error: ProxyError): void {
+  ctx.code = error.code;
   // The client may have left while credentials were fetched.
   if (res.destroyed || res.headersSent) return;
-  const auditId = RequestTimeline.of(res)?.auditId;
-  if (auditId) res.setHeader('Audit-Id', auditId);
-  writeAnswer(res, statusAnswer(error.statusCode, error.reason, error.message, error.details));
+  writeAnswer(ctx, res, errorAnswer(error));
 }
 
-export function createRequestHandler(stages: readonly Stage[], forwarder: Forwarder) {
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    const state = readRequest(req, false);
-    if (!('req' in state)) return writeAnswer(res, state);
-    const result = runStages(stages, state);
-    if (result === undefined) return forwarder.forward(req, res, encodePath(state.path), state.query, isLongRunning(requestInfo(state.method, state.path, state.query)));
-    if ('serve' in result) return result.serve(res);
-    writeAnswer(res, result);
+export type RequestHandler = (ctx: RequestContext, res: ServerResponse) => void;
+
+export function createRequestHandler(stages: readonly Stage[], forwarder: Forwarder): RequestHandler {
+  return (ctx, res) => {
+    const route = routeRequest(stages, ctx.req, false);
+    if ('info' in route) {
+      ctx.forwarded = route;
+      return forwarder.forward(ctx, res);
+    }
+    if ('serve' in route) {
+      res.setHeader('audit-id', ctx.auditId);
+      return route.serve(res);
+    }
+    writeAnswer(ctx, res, route);
   };
 }

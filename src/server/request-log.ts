@@ -1,17 +1,21 @@
-// One line per request at -v=6 and above, written when the response is done: what was asked,
-// what came back, and where the time went (observe/timeline.ts). -v=7 adds the request headers
-// as sent upstream, -v=8 the API server's response headers, -v=9 the request as a curl command;
-// headers sorted, every credential masked (observe/redact.ts), secrets in the query too.
+// One line per request at -v=6 and above, written when the response is done, with the same fields
+// whoever answered (the API server, or the proxy itself: a filter, a static file, an error): what
+// was asked, how the API server names it, what came back, who answered and why, where the time
+// went (observe/timeline.ts). -v=7 adds the request headers as sent upstream, -v=8 the API
+// server's response headers, -v=9 the request as a curl command; headers sorted, every
+// credential masked (observe/redact.ts), secrets in the query too.
 
-import { requestInfoOfUrl } from '../observe/request-info.js';
-import { clientAddress } from '../upstream/headers.js';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from '../observe/logger.js';
+import type { RequestContext } from '../observe/request-context.js';
+import { requestInfoOfUrl, type RequestInfo } from '../observe/request-info.js';
 import { curlCommand, redactTarget, redactedHeaders } from '../observe/redact.js';
-import { RequestTimeline } from '../observe/timeline.js';
+import type { RequestTimeline } from '../observe/timeline.js';
+import { VERBOSITY } from '../observe/verbosity.js';
+import { clientAddress } from '../upstream/headers.js';
 import type { UpgradeReport } from '../upstream/upgrade.js';
 
-export type RequestLog = (req: IncomingMessage, res: ServerResponse) => void;
+export type RequestLog = (ctx: RequestContext, res: ServerResponse) => void;
 
 const NO_LOG: RequestLog = () => undefined;
 
@@ -24,13 +28,12 @@ function timelineFields(method: string, timeline: RequestTimeline, verbosity: nu
     responseBytes: timeline.responseBytes,
     ...(sent === undefined ? {} : { requestHeaders: redactedHeaders(sent.headers) }),
     ...(timeline.responseHeaders === undefined ? {} : { responseHeaders: redactedHeaders(timeline.responseHeaders) }),
-    ...(sent === undefined || verbosity < 9 ? {} : { curl: curlCommand(method, origin + sent.target, sent.headers) }),
+    ...(sent === undefined || verbosity < VERBOSITY.curl ? {} : { curl: curlCommand(method, origin + sent.target, sent.headers) }),
   };
 }
 
-/** The request as the API server will name it (its RBAC verb, resource and object), for forwarded requests. */
-function apiFields(req: IncomingMessage): Record<string, string> {
-  const info = requestInfoOfUrl(req.method ?? '', req.url ?? '');
+/** The request as the API server names it (its RBAC verb, resource and object). */
+function apiFields(info: RequestInfo): Record<string, string> {
   if (!info.isResourceRequest) return { verb: info.verb };
   const fields: Record<string, string> = { verb: info.verb, resource: info.subresource === '' ? info.resource : `${info.resource}/${info.subresource}` };
   if (info.namespace !== '') fields.namespace = info.namespace;
@@ -38,28 +41,42 @@ function apiFields(req: IncomingMessage): Record<string, string> {
   return fields;
 }
 
+/** Fields every line about a request starts with, forwarded or answered by the proxy. */
+export function requestFields(ctx: RequestContext): Record<string, unknown> {
+  const { req } = ctx;
+  // Forwarded: named by the path that went upstream. Otherwise by the path as received.
+  const info = ctx.forwarded?.info ?? requestInfoOfUrl(req.method ?? '', req.url ?? '');
+  return {
+    method: req.method,
+    url: redactTarget(req.url ?? ''),
+    auditID: ctx.auditId,
+    ...apiFields(info),
+    answeredBy: ctx.answeredBy,
+    ...(ctx.code === undefined ? {} : { code: ctx.code }),
+  };
+}
+
 export function createRequestLog(logger: Logger, verbosity: number, origin: string): RequestLog {
   if (!logger.isLevelEnabled('debug')) return NO_LOG;
-  return (req, res) => {
-    const start = process.hrtime.bigint();
+  return (ctx, res) => {
+    const { req, timeline } = ctx;
     // Read now: by 'close' the socket may be detached from the request.
     const client = clientAddress(req.socket.remoteAddress);
     res.once('close', () => {
-      const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      const timeline = RequestTimeline.of(res);
+      const { method, url, auditID, ...named } = requestFields(ctx);
       logger.debug(
         {
-          method: req.method,
-          url: redactTarget(req.url ?? ''),
+          method,
+          url,
           status: res.statusCode,
           completed: res.writableFinished,
-          ms: Math.round(ms * 1000) / 1000,
+          ms: timeline.phases().total,
           // Joins this line to the API server's audit event (its auditID).
-          auditID: timeline?.auditId,
-          ...(timeline === undefined ? {} : apiFields(req)),
+          auditID,
+          ...named,
           client,
           userAgent: req.headers['user-agent'],
-          ...(timeline === undefined ? {} : timelineFields(req.method ?? '', timeline, verbosity, origin)),
+          ...(ctx.forwarded === undefined ? {} : timelineFields(String(method), timeline, verbosity, origin)),
         },
         'request completed',
       );
@@ -67,25 +84,27 @@ export function createRequestLog(logger: Logger, verbosity: number, origin: stri
   };
 }
 
-export type UpgradeLog = (req: IncomingMessage, report: UpgradeReport) => void;
+export type UpgradeLog = (ctx: RequestContext, report: UpgradeReport) => void;
 
 /**
  * One line per upgrade request (exec, attach, port-forward) when it is over, at -v=6 and above:
- * the API server's 101 or refusal (or our own error status), the protocol, the phases up to the
+ * the API server's 101 or refusal (or our own answer), the protocol, the phases up to the
  * response head, then for a 101 the session: its duration, bytes each way and who closed first.
  */
 export function createUpgradeLog(logger: Logger, verbosity: number, origin: string): UpgradeLog | undefined {
   if (!logger.isLevelEnabled('debug')) return undefined;
-  return (req, report) => {
+  return (ctx, report) => {
     const { session, sent } = report;
+    const { method, url, auditID, ...named } = requestFields(ctx);
     logger.debug(
       {
-        method: req.method,
-        url: redactTarget(req.url ?? ''),
+        method,
+        url,
         status: report.status,
-        protocol: req.headers.upgrade,
+        protocol: ctx.req.headers.upgrade,
         ms: report.ms,
-        auditID: report.auditId,
+        auditID,
+        ...named,
         connection: report.connection,
         phases: report.phases,
         ...(session === undefined
@@ -94,7 +113,7 @@ export function createUpgradeLog(logger: Logger, verbosity: number, origin: stri
         closedBy: session?.closedBy ?? report.closedBy,
         ...(sent === undefined ? {} : { requestHeaders: redactedHeaders(sent.headers) }),
         ...(report.responseHeaders === undefined ? {} : { responseHeaders: redactedHeaders(report.responseHeaders) }),
-        ...(sent === undefined || verbosity < 9 ? {} : { curl: curlCommand(req.method ?? 'GET', origin + sent.target, sent.headers) }),
+        ...(sent === undefined || verbosity < VERBOSITY.curl ? {} : { curl: curlCommand(ctx.req.method ?? 'GET', origin + sent.target, sent.headers) }),
       },
       'upgrade completed',
     );

@@ -1,19 +1,20 @@
 // Ready-made answers stages give: Kubernetes Status bodies and redirects.
 
-import { statusBody, type StatusDetails, type StatusReason } from '../errors.js';
+import { statusBody, type ProxyError } from '../errors.js';
 import type { Answer } from './stage.js';
 
-/** A failure answered the way the API server would: `kind: Status` JSON. */
-export function statusAnswer(statusCode: number, reason: StatusReason, message: string, details?: StatusDetails): Answer {
-  const retryAfter = details?.retryAfterSeconds;
+/** A failure answered the way the API server would: `kind: Status` JSON, with the code in its details. */
+export function errorAnswer(error: ProxyError): Answer {
+  const retryAfter = error.details.retryAfterSeconds;
   return {
-    statusCode,
+    statusCode: error.statusCode,
     headers: {
       'content-type': 'application/json',
       'x-content-type-options': 'nosniff',
       ...(retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }),
     },
-    body: statusBody(statusCode, reason, message, details),
+    body: statusBody(error.statusCode, error.reason, error.message, error.details),
+    code: error.code,
   };
 }
 

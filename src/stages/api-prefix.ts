@@ -2,7 +2,8 @@
 // outside it are 404, the bare prefix redirects to its slash form, and the prefix is stripped
 // before filtering and forwarding unless it begins with `/api` (then the full path is forwarded).
 
-import { movedPermanently, statusAnswer } from './answers.js';
+import { ProxyError } from '../errors.js';
+import { errorAnswer, movedPermanently } from './answers.js';
 import type { Stage } from './stage.js';
 
 /** kubectl strips a prefix only when it does not begin with `/api`. */
@@ -18,7 +19,7 @@ export function createApiPrefix(prefix: string): Stage {
     run(state) {
       if (bare !== '' && state.path === bare) return movedPermanently(prefix + state.query);
       if (!state.path.startsWith(prefix)) {
-        return statusAnswer(404, 'NotFound', `the path ${state.path} is outside --api-prefix ${prefix}`);
+        return errorAnswer(new ProxyError('KAP_OUTSIDE_API_PREFIX', `the path ${state.path} is outside --api-prefix ${prefix}`));
       }
       if (strip) state.path = '/' + state.path.slice(prefix.length);
       return undefined;

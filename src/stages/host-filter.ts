@@ -2,7 +2,8 @@
 // must match a pattern. It defends against DNS rebinding. Unlike kubectl, `[::1]:8001` keeps its
 // brackets (kubernetes/kubernetes#77496) and the comparison ignores case, as host names do.
 
-import { statusAnswer } from './answers.js';
+import { ProxyError } from '../errors.js';
+import { errorAnswer } from './answers.js';
 import { firstMatch, type RuleList } from './rules.js';
 import type { Stage } from './stage.js';
 
@@ -26,7 +27,7 @@ export function createHostFilter(acceptHosts: RuleList): Stage {
     run(state) {
       if (firstMatch(acceptHosts, state.host) !== undefined) return undefined;
       const shown = state.host === '' ? 'an empty Host header' : `host ${JSON.stringify(state.host)}`;
-      return statusAnswer(403, 'Forbidden', `forbidden by kube-auth-proxy: ${shown} does not match --accept-hosts`);
+      return errorAnswer(new ProxyError('KAP_HOST_REJECTED', `forbidden by kube-auth-proxy: ${shown} does not match --accept-hosts`));
     },
   };
 }

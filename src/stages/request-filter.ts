@@ -1,7 +1,8 @@
 // kubectl's FilterServer (pkg/proxy/proxy_server.go), in its order: --reject-paths, then
 // --reject-methods, then --accept-paths. The host part of kubectl's filter is host-filter.ts.
 
-import { statusAnswer } from './answers.js';
+import { ProxyError } from '../errors.js';
+import { errorAnswer } from './answers.js';
 import { firstMatch, type Rule, type RuleList } from './rules.js';
 import type { Stage } from './stage.js';
 
@@ -13,7 +14,7 @@ export interface RequestFilterRules {
 
 function forbidden(what: string, list: RuleList, matched?: Rule) {
   const rule = matched === undefined ? `does not match ${list.flag}` : `matches ${list.flag} rule ${matched.text}`;
-  return statusAnswer(403, 'Forbidden', `forbidden by kube-auth-proxy: ${what} ${rule}`);
+  return errorAnswer(new ProxyError('KAP_FILTER_REJECTED', `forbidden by kube-auth-proxy: ${what} ${rule}`));
 }
 
 export function createRequestFilter(rules: RequestFilterRules): Stage {

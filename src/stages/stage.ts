@@ -1,6 +1,7 @@
 // The contract every request stage follows: answer and stop, or pass the request on.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorCode } from '../errors.js';
 
 /** What a stage knows about the request it is looking at. */
 export interface RequestState {
@@ -20,6 +21,8 @@ export interface Answer {
   readonly statusCode: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  /** The error code, when the answer is a refusal or failure (errors.ts). */
+  readonly code?: ErrorCode;
 }
 
 /** A stage that serves the request itself (static files) rather than refusing it. */

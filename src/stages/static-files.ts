@@ -6,8 +6,8 @@ import { createReadStream, type Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { statusBody } from '../errors.js';
-import { movedPermanently } from './answers.js';
+import { ProxyError, statusBody } from '../errors.js';
+import { errorAnswer, movedPermanently } from './answers.js';
 import { contentTypeFor } from './content-types.js';
 import type { RequestState, Stage } from './stage.js';
 
@@ -116,7 +116,8 @@ export function createStaticFiles(options: StaticFilesOptions): Stage {
       if (state.path === bare && bare !== '') return movedPermanently(options.prefix + state.query);
       if (!isOurs(state.path, options)) return undefined;
       if (state.method !== 'GET' && state.method !== 'HEAD') {
-        return { statusCode: 405, headers: { allow: 'GET, HEAD', 'content-type': 'application/json' }, body: statusBody(405, 'MethodNotAllowed', `${state.method} is not allowed on static files`) };
+        const refusal = errorAnswer(new ProxyError('KAP_STATIC_METHOD_NOT_ALLOWED', `${state.method} is not allowed on static files`));
+        return { ...refusal, headers: { ...refusal.headers, allow: 'GET, HEAD' } };
       }
       return {
         serve: (res) => {

@@ -2,13 +2,10 @@
 // issuer that refused) answers the waiting request as a gateway would: 502, or 503 for a timeout.
 
 import { CredentialError } from '../credentials/credentials.js';
-import { ProxyError } from '../errors.js';
+import { messageOf, ProxyError } from '../errors.js';
 
 export function credentialFailure(err: unknown): ProxyError {
   if (err instanceof ProxyError) return err;
-  if (err instanceof CredentialError) {
-    const reason = err.statusCode === 503 ? 'ServiceUnavailable' : 'BadGateway';
-    return new ProxyError(err.statusCode, reason, `getting credentials: ${err.message}`, { cause: err });
-  }
-  return new ProxyError(502, 'BadGateway', `getting credentials: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  const code = err instanceof CredentialError && err.statusCode === 503 ? 'KAP_CREDENTIAL_PLUGIN_TIMEOUT' : 'KAP_CREDENTIALS_FAILED';
+  return new ProxyError(code, `getting credentials: ${messageOf(err)}`, { cause: err });
 }

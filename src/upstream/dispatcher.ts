@@ -11,7 +11,7 @@ import type { UpstreamConfig } from '../config/proxy-config.js';
 import type { TlsIdentity } from '../credentials/credentials.js';
 import { recordConnection, recordReadyConnection } from '../observe/timeline.js';
 import { ConnectionWaits } from './connection-waits.js';
-import { connectThroughProxy } from './proxy/connector.js';
+import { connectThroughProxy } from './proxy-connector.js';
 import { tlsConnectOptions } from './tls-options.js';
 
 /** Idle upstream connections are kept this long (client-go keeps them 90 s; servers often close sooner). */

@@ -7,10 +7,11 @@ import type { Dispatcher } from 'undici';
 import type { UpstreamConfig } from '../config/proxy-config.js';
 import { NOTHING, type AuthMaterial } from '../credentials/credentials.js';
 import { performance } from 'node:perf_hooks';
-import { RequestTimeline, watchUndiciConnections } from '../observe/timeline.js';
+import type { RequestContext } from '../observe/request-context.js';
+import { watchUndiciConnections } from '../observe/timeline.js';
 import { credentialFailure } from './credential-failure.js';
 import type { PoolKind, UpstreamPools } from './dispatcher.js';
-import { auditIdFor, buildUpstreamHeaders, clientAddress, hasRequestBody, sendsOwnAuthorization, type InjectedHeaders } from './headers.js';
+import { buildUpstreamHeaders, clientAddress, hasRequestBody, sendsOwnAuthorization, type InjectedHeaders } from './headers.js';
 import { ResponseRelay, type ForwardEvents } from './response-relay.js';
 
 export type { ForwardEvents } from './response-relay.js';
@@ -23,20 +24,20 @@ export const REPLAYABLE_BODY_BYTES = 256 * 1024;
 
 export interface Forwarder {
   /**
-   * `path` is the encoded path after prefix handling; the query is appended as received.
-   * `longRunning` requests (observe/request-info.ts) ride uncapped stream pools (dispatcher.ts).
+   * Sends `ctx.forwarded` upstream (its path after prefix handling, its query as received) and
+   * relays the answer into `res`. Long-running requests ride uncapped stream pools (dispatcher.ts).
    */
-  forward(req: IncomingMessage, res: ServerResponse, path: string, query: string, longRunning: boolean): void;
+  forward(ctx: RequestContext, res: ServerResponse): void;
 }
 
 type Body = IncomingMessage | Buffer | null;
 
 /** One request on its way upstream, as sent the first time and again after a 401. */
 interface Outgoing {
+  readonly ctx: RequestContext;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly target: string;
-  readonly auditId: string;
   readonly pool: PoolKind;
 }
 
@@ -71,8 +72,8 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
   };
 
   function send(out: Outgoing, body: Body, auth: AuthMaterial, mayReplay: boolean): void {
-    const { req, res } = out;
-    const inject: InjectedHeaders = { ...injectBase, authorization: auth.authorization, auditId: out.auditId };
+    const { ctx, req, res } = out;
+    const inject: InjectedHeaders = { ...injectBase, authorization: auth.authorization, auditId: ctx.auditId };
     const options: Dispatcher.DispatchOptions & { servername?: string } = {
       ...(servername === undefined ? {} : { servername }),
       path: out.target,
@@ -80,14 +81,13 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
       headers: buildUpstreamHeaders(req.rawHeaders, clientAddress(req.socket.remoteAddress), inject),
       body,
     };
-    const timeline = RequestTimeline.of(res);
-    if (timeline !== undefined && upstream.verbosity >= 7) {
-      timeline.sent = { target: out.target, headers: options.headers as string[] };
-      timeline.keepResponseHeaders = upstream.verbosity >= 8;
+    if (upstream.record.requestHeaders) {
+      ctx.timeline.sent = { target: out.target, headers: options.headers as string[] };
+      ctx.timeline.keepResponseHeaders = upstream.record.responseHeaders;
     }
     const onUnauthorized =
       auth === NOTHING || credentials.unauthorized === undefined ? undefined : () => refreshAfter401(out, body, auth, mayReplay);
-    const relay = new ResponseRelay(res, upstream.server, events, pools.waits[out.pool], onUnauthorized, upstream.serverTiming);
+    const relay = new ResponseRelay(ctx, res, upstream.server, events, pools.waits[out.pool], onUnauthorized, upstream.serverTiming);
     pools.for(auth.tlsIdentity, out.pool).dispatch(options, relay);
   }
 
@@ -105,19 +105,18 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
     return () => {
       refreshed.then(
         (fresh) => send(out, body, fresh, false),
-        (err: unknown) => events.fail(out.res, credentialFailure(err)),
+        (err: unknown) => events.fail(out.ctx, out.res, credentialFailure(err)),
       );
     };
   }
 
   return {
-    forward(req, res, path, query, longRunning) {
-      const timeline = RequestTimeline.start(res);
-      // Every answer carries the ID (response-relay.ts), ours too: a 502 joins the log as a 200 does.
-      timeline.auditId = auditIdFor(req);
+    forward(ctx, res) {
+      const { req, timeline } = ctx;
+      const { path, query, longRunning } = ctx.forwarded!;
       const hasBody = hasRequestBody(req);
       const pool: PoolKind = !longRunning ? 'requests' : hasBody ? 'streams-h1' : 'streams';
-      const out: Outgoing = { req, res, target: upstream.pathPrefix + path + query, auditId: timeline.auditId, pool };
+      const out: Outgoing = { ctx, req, res, target: upstream.pathPrefix + path + query, pool };
       // A client's own Authorization is forwarded as is (client-go's wrappers step aside): ours
       // is neither fetched nor refreshed for it.
       const auth = sendsOwnAuthorization(req, upstream) ? NOTHING : credentials.current();
@@ -130,7 +129,7 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
       const body: Promise<Body> = bufferBody ? readBody(req) : Promise.resolve(hasBody ? req : null);
       Promise.all([auth, body]).then(
         ([ready, readyBody]) => send(out, readyBody, ready, readyBody === null || Buffer.isBuffer(readyBody)),
-        (err: unknown) => events.fail(res, credentialFailure(err)),
+        (err: unknown) => events.fail(ctx, res, credentialFailure(err)),
       );
     },
   };

@@ -1,7 +1,6 @@
 // Header rules between client and API server, as kubectl's ReverseProxy + client-go wrappers apply them
 // (net/http/httputil/reverseproxy.go hopHeaders; client-go transport/round_trippers.go).
 
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
 /** RFC 9110 §7.6.1 hop-by-hop headers, plus the ones Go's ReverseProxy also drops. */
@@ -113,15 +112,6 @@ export function buildUpstreamHeaders(
 }
 
 const NO_EXCEPTIONS: ReadonlySet<string> = new Set();
-
-/**
- * The request's ID, shared with the API server's audit log: the client's own `Audit-ID`, as
- * kube-apiserver keeps it, or a new UUID.
- */
-export function auditIdFor(req: IncomingMessage): string {
-  const own = req.headers['audit-id'];
-  return typeof own === 'string' && own !== '' ? own : randomUUID();
-}
 
 /** Whether the client's own Authorization goes upstream instead of ours (kubectl's default). */
 export function sendsOwnAuthorization(req: IncomingMessage, upstream: { readonly overrideClientAuth: boolean }): boolean {

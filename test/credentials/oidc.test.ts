@@ -10,7 +10,7 @@ import t, { type Test } from 'tap';
 import { createPki } from '../../examples/pki.js';
 import { CredentialError, type AuthMaterial, type Credentials } from '../../src/credentials/credentials.js';
 import { idTokenExpiry, isFresh } from '../../src/credentials/oidc/jwt-expiry.js';
-import { setAuthProviderValues } from '../../src/credentials/oidc/kubeconfig-edit.js';
+import { setAuthProviderValues } from '../../src/kubeconfig/edit.js';
 import { oidcCredentials, type OidcOptions } from '../../src/credentials/oidc/oidc-credentials.js';
 import { writeBackTokens } from '../../src/credentials/oidc/write-back.js';
 import { startHttpProxy } from '../helpers/forward-proxies.js';

@@ -1,7 +1,7 @@
 // Which proxy a connection to the API server uses: proxy-url, else the environment read with Go's
 // httpproxy rules. The cases follow golang.org/x/net/http/httpproxy's own tests.
 import t from 'tap';
-import { chooseProxy, createNoProxyMatcher, describeProxy, isProxiedByEnvironment, parseProxyVariable, type ProxyEnvironment } from '../../src/upstream/proxy/choose-proxy.js';
+import { chooseProxy, createNoProxyMatcher, describeProxy, isProxiedByEnvironment, parseProxyVariable, type ProxyEnvironment } from '../../src/dial/choose-proxy.js';
 
 /** The NO_PROXY list of httpproxy's TestUseProxy, in our words. */
 const NO_PROXY = 'foobar.com, .barbaz.net, *.wildcard.io, 192.168.1.1, 192.168.1.2:81, 192.168.1.3:80, 10.0.0.0/30, 2001:db8::52:0:1, [2001:db8::52:0:2]:443, [2001:db8::52:0:3]:80, 2002:db8:a::45/64';

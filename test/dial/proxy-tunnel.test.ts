@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import t, { type Test } from 'tap';
 import { createPki, issueCertificate } from '../../examples/pki.js';
-import { openTunnel, ProxyTunnelError } from '../../src/upstream/proxy/tunnel.js';
+import { openTunnel, ProxyTunnelError } from '../../src/dial/tunnel.js';
 import { closedPort, startHttpProxy, startSocksProxy } from '../helpers/forward-proxies.js';
 
 const TIMEOUT_MS = 5_000;

@@ -39,3 +39,14 @@ export async function metricsUrl(proxy: ProxyProcess): Promise<string> {
 export async function scrape(metrics: string): Promise<Sample[]> {
   return parseMetrics((await fetchText(`${metrics}/metrics`)).body);
 }
+
+/** Re-scrapes until `name{labels}` reads `value`, for at most `timeoutMs`; returns the last reading. */
+export async function metricReaches(metrics: string, name: string, labels: Record<string, string>, value: number, timeoutMs = 10_000): Promise<number | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let last: number | undefined;
+  for (;;) {
+    last = sampleValue(await scrape(metrics), name, labels);
+    if (last === value || Date.now() > deadline) return last;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -2,7 +2,7 @@
 // text so far, so a test can wait (bounded) for an event on every one of them.
 
 import { Agent, request, type Dispatcher } from 'undici';
-import { withTimeout, waitFor } from '../fixtures/waiting.js';
+import { withTimeout, waitFor } from './waiting.js';
 
 /** One connection per watch, as separate watch clients (informers, browser tabs) hold them. */
 export function watchClients(): Agent {

@@ -190,3 +190,36 @@ void t.test('a token in the kubeconfig (or --token) means the plugin is never ru
   t.match(await echo(proxy.url), { user: 'static-user' });
   t.equal(plugin.runs(), 0);
 });
+
+void t.test('refresh ahead: near its expiry the plugin runs in the background while the current token still serves', async (t) => {
+  const cluster = await startTestCluster(t, { tokens: { 'ahead-token-1': 'exec-user', 'ahead-token-2': 'exec-user' } });
+  const plugin = writePlugin(cluster.dir);
+  // A life of 10 s from now, of which start-up takes a part: the background refresh is due in the
+  // last fifth of the life left when the plugin ran, and the token is sent until its last tenth.
+  // 1.1 s before expiry is inside that window for any start-up under 4.5 s.
+  const expiresAt = Date.now() + 10_000;
+  plugin.answer(execCredential({ token: 'ahead-token-1', expirationTimestamp: new Date(expiresAt).toISOString() }), 1);
+  plugin.answer(execCredential({ token: 'ahead-token-2' }));
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.kubeconfig(execUser(plugin.command)), '-p', '0'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+
+  t.match(await echo(proxy.url), { status: 200, user: 'exec-user' });
+  t.equal(plugin.runs(), 1);
+  // Waiting for the clock, not for the proxy.
+  const dueAt = expiresAt - 1_100;
+  while (Date.now() < dueAt) await new Promise((resolve) => setTimeout(resolve, Math.min(100, dueAt - Date.now())));
+  t.match(await echo(proxy.url), { status: 200 }, 'the request that starts the refresh does not wait for it');
+  t.equal(cluster.api.requests.at(-1)?.headers.authorization, 'Bearer ahead-token-1', 'and is sent with the current token');
+  const deadline = Date.now() + 10_000;
+  while (plugin.runs() < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.equal(plugin.runs(), 2, 'the plugin ran in the background');
+  // The new token is in place once the background run has been read.
+  let seen: string | undefined;
+  while (seen !== 'Bearer ahead-token-2' && Date.now() < deadline) {
+    await echo(proxy.url);
+    seen = cluster.api.requests.at(-1)?.headers.authorization as string | undefined;
+  }
+  t.equal(seen, 'Bearer ahead-token-2', 'the next requests carry the new token');
+  t.notOk(cluster.api.requests.some((request) => request.user === undefined), 'no request was refused on the way');
+  t.equal(plugin.runs(), 2, 'one background run, no run per request');
+});

@@ -30,6 +30,23 @@ const BYPASS_ATTEMPTS = [
   'http://localhost/%2e/api/v1/namespaces/d/pods/p/exec',
 ];
 
+/** The proxy's own error code in a Status body (details.causes[0].reason), or undefined for anything else. */
+function proxyCode(body: string): string | undefined {
+  try {
+    const reason = (JSON.parse(body) as { details?: { causes?: { reason?: string }[] } }).details?.causes?.[0]?.reason;
+    return reason?.startsWith('KAP_') === true ? reason : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A refusal by the proxy itself: a 403 by the filter, or a 400/404 for a target it will not forward. */
+const REFUSALS: Record<number, readonly string[]> = {
+  403: ['KAP_FILTER_REJECTED'],
+  400: ['KAP_BAD_REQUEST_TARGET'],
+  404: ['KAP_OUTSIDE_API_PREFIX'],
+};
+
 /** Did the upstream ever receive a request that it would route to exec or attach? */
 function reachedExec(urls: readonly string[]): string[] {
   return urls.filter((url) => {
@@ -52,12 +69,13 @@ void t.test('no encoding or dot-segment trick reaches exec or attach, plain or u
       const target = prefix === '/' || attempt.startsWith('http') ? attempt : `/custom${attempt}`;
       for (const upgrade of [false, true]) {
         const extra = upgrade ? ['Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=='] : [];
-        const reply = await rawRequest({ port: proxy.port }, [`GET ${target} HTTP/1.1`, 'Host: localhost', ...extra]);
-        t.ok([301, 400, 403, 404].includes(reply.status), `${prefix} ${target}${upgrade ? ' (upgrade)' : ''} → ${reply.status}`);
-        if (reply.status === 301) {
-          const followed = await rawRequest({ port: proxy.port }, [`GET ${String(reply.headers.location)} HTTP/1.1`, 'Host: localhost', ...extra]);
-          t.ok([403, 404].includes(followed.status), `  its redirect ${String(reply.headers.location)} → ${followed.status}`);
-        }
+        const first = await rawRequest({ port: proxy.port }, [`GET ${target} HTTP/1.1`, 'Host: localhost', ...extra]);
+        // A redirect to the clean path is fine, if the clean path is then refused.
+        const redirected = first.status === 301 ? String(first.headers.location) : undefined;
+        const reply = redirected === undefined ? first : await rawRequest({ port: proxy.port }, [`GET ${redirected} HTTP/1.1`, 'Host: localhost', ...extra]);
+        const code = proxyCode(reply.body);
+        const how = `${prefix} ${target}${upgrade ? ' (upgrade)' : ''}${redirected === undefined ? '' : ` → 301 ${redirected}`} → ${reply.status} ${code ?? 'not from the proxy'}`;
+        t.ok(code !== undefined && (REFUSALS[reply.status] ?? []).includes(code), how);
       }
     }
   }
@@ -99,6 +117,13 @@ void t.test('the Host check: loopback names in any case, [::1] with a port; othe
     const reply = await rawRequest({ port: proxy.port }, ['GET /version HTTP/1.1', `Host: ${host}`]);
     t.equal(reply.status, expected, `Host: ${host}`);
   }
+  // Upgrades (port-forward passes the path filter) go through the same Host check.
+  const seenBefore = cluster.api.requests.length;
+  const upgrade = ['Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=='];
+  const foreign = await rawRequest({ port: proxy.port }, ['GET /api/v1/namespaces/d/pods/p/portforward?ports=80 HTTP/1.1', 'Host: evil.example', ...upgrade]);
+  t.equal(foreign.status, 403, 'an upgrade with a foreign Host is refused');
+  t.equal(proxyCode(foreign.body), 'KAP_HOST_REJECTED');
+  t.equal(cluster.api.requests.length, seenBefore, 'and never forwarded');
   const none = await rawRequest({ port: proxy.port }, ['GET /version HTTP/1.0']);
   t.equal(none.status, 403, 'no Host header (HTTP/1.0) is refused');
   t.match(JSON.parse(none.body), { message: 'forbidden by kube-auth-proxy: an empty Host header does not match --accept-hosts' });

@@ -2,36 +2,29 @@
 // own: more open watches than any pool size leave short requests unqueued, every watch gets its
 // events, streams ended by either side let go of what they held, and a request that cannot get a
 // connection is answered 503 with Retry-After instead of waiting forever.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { startTestCluster } from '../helpers/cluster.js';
 import { fetchText, type StatusBody } from '../helpers/http.js';
-import { metricsUrl, sampleValue, scrape } from '../helpers/prometheus.js';
+import { metricReaches, metricsUrl, sampleValue, scrape } from '../helpers/prometheus.js';
 import { isolatedEnv, startProxyProcess } from '../helpers/proxy-process.js';
-import { waitFor, withTimeout } from '../fixtures/waiting.js';
+import { waitFor, withTimeout } from '../helpers/waiting.js';
 import { allSee, openWatch, openWatches, watchClients } from '../helpers/watches.js';
 
 const WATCHES = 200;
 
-/** Re-scrapes until `name{labels}` reads `value`, for at most 10 s; returns the last reading. */
-async function metricReaches(metrics: string, name: string, labels: Record<string, string>, value: number): Promise<number | undefined> {
-  const deadline = Date.now() + 10_000;
-  let last: number | undefined;
-  while (Date.now() < deadline) {
-    last = sampleValue(await scrape(metrics), name, labels);
-    if (last === value) return last;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return last;
+/** A test cluster and a proxy with metrics in front of it, and a client for many watches. */
+async function startWithMetrics(t: Test, ...flags: string[]) {
+  const cluster = await startTestCluster(t);
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '--metrics-address', '127.0.0.1:0', ...flags], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+  const clients = watchClients();
+  t.teardown(() => clients.destroy());
+  return { cluster, proxy, metrics: await metricsUrl(proxy), clients };
 }
 
 void t.test(`${WATCHES} open watches, more than the pool has connections, do not hold back short requests`, async (t) => {
-  const cluster = await startTestCluster(t);
-  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '--metrics-address', '127.0.0.1:0'], { env: isolatedEnv(cluster.dir) });
-  t.teardown(() => proxy.stop());
-  const metrics = await metricsUrl(proxy);
-  const clients = watchClients();
-  t.teardown(() => clients.destroy());
+  const { cluster, proxy, metrics, clients } = await startWithMetrics(t);
 
   const url = `${proxy.url}/api/v1/namespaces/default/pods?watch=1`;
   const watches = await openWatches(clients, url, WATCHES, 60_000);
@@ -59,12 +52,7 @@ void t.test(`${WATCHES} open watches, more than the pool has connections, do not
 });
 
 void t.test('streams the API server ends free their connection for the next stream', async (t) => {
-  const cluster = await startTestCluster(t);
-  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '--metrics-address', '127.0.0.1:0'], { env: isolatedEnv(cluster.dir) });
-  t.teardown(() => proxy.stop());
-  const metrics = await metricsUrl(proxy);
-  const clients = watchClients();
-  t.teardown(() => clients.destroy());
+  const { proxy, metrics, clients } = await startWithMetrics(t);
 
   // timeoutSeconds=1: the API server itself ends each watch after a second.
   const url = `${proxy.url}/api/v1/namespaces/default/pods?watch=1&timeoutSeconds=1`;
@@ -80,11 +68,7 @@ void t.test('streams the API server ends free their connection for the next stre
 });
 
 void t.test('a request that gets no upstream connection in time is answered 503 with Retry-After, and never sent', async (t) => {
-  const cluster = await startTestCluster(t);
-  const args = ['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '--upstream-connections', '1', '--upstream-queue-timeout', '1s', '--metrics-address', '127.0.0.1:0'];
-  const proxy = await startProxyProcess(args, { env: isolatedEnv(cluster.dir) });
-  t.teardown(() => proxy.stop());
-  const metrics = await metricsUrl(proxy);
+  const { cluster, proxy, metrics } = await startWithMetrics(t, '--upstream-connections', '1', '--upstream-queue-timeout', '1s');
 
   // /test/hang is a short request that never answers: it holds the only connection.
   const holder = new AbortController();
@@ -118,10 +102,7 @@ void t.test('a request that gets no upstream connection in time is answered 503 
 });
 
 void t.test('a long-running request with a body gets an HTTP/1.1 connection of its own', async (t) => {
-  const cluster = await startTestCluster(t);
-  const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '--metrics-address', '127.0.0.1:0'], { env: isolatedEnv(cluster.dir) });
-  t.teardown(() => proxy.stop());
-  const metrics = await metricsUrl(proxy);
+  const { cluster, proxy, metrics } = await startWithMetrics(t);
   const body = Buffer.alloc(100_000, 'p');
   const reply = await fetchText(`${proxy.url}/api/v1/namespaces/default/services/web/proxy/upload`, { method: 'POST', body });
   t.ok(reply.status >= 200, `answered (${reply.status})`);

@@ -6,7 +6,7 @@ import { connect, type Socket } from 'node:net';
 import t from 'tap';
 import { parseMetrics, sampleValue } from '../helpers/prometheus.js';
 import { fetchText } from '../helpers/http.js';
-import { withTimeout } from '../fixtures/waiting.js';
+import { withTimeout } from '../helpers/waiting.js';
 import { isolatedEnv, startProxyProcess, type ProxyProcess } from '../helpers/proxy-process.js';
 import { upgradeSetup } from '../helpers/upgrade-upstream.js';
 
@@ -141,8 +141,8 @@ void t.test('-v=6: one line per upgrade when it is over, and the same upgrades i
     const client = await openUpgrade(proxy.port, '/api/v1/namespaces/default/pods/p/exec?command=sh', SPDY);
     t.equal(client.status, 403);
     const line = await upgradeLine(proxy, 4);
-    t.match(line, { url: '/api/v1/namespaces/default/pods/p/exec?command=sh', status: 403, protocol: 'SPDY/3.1' });
-    t.equal(line.auditID, undefined, 'nothing went upstream');
+    t.match(line, { url: '/api/v1/namespaces/default/pods/p/exec?command=sh', status: 403, protocol: 'SPDY/3.1', answeredBy: 'proxy', code: 'KAP_FILTER_REJECTED' });
+    t.match(line.auditID, /^[0-9a-f-]{36}$/, 'the refusal has its own Audit-ID');
     t.equal(upstream.seen.length, 3);
   });
 

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import t from 'tap';
 import { fetchText } from '../helpers/http.js';
-import { metricsUrl, sampleValue, scrape } from '../helpers/prometheus.js';
+import { metricReaches, metricsUrl, sampleValue, scrape } from '../helpers/prometheus.js';
 import { isolatedEnv, startProxyProcess } from '../helpers/proxy-process.js';
 import { allSee, openWatches, watchClients } from '../helpers/watches.js';
 import { startRealApiServer } from './apiserver.js';
@@ -56,12 +56,6 @@ void t.test(`${WATCHES} watches on one namespace, one write, every watch sees it
   t.ok(watches.every((watch) => /"type":"ADDED"[^\n]*"seen-by-all"/.test(watch.text)), `every watch saw ADDED`);
 
   for (const watch of watches) watch.body.destroy();
-  const deadline = Date.now() + 30_000;
-  let open = sampleValue(await scrape(metrics), 'kube_auth_proxy_open_streams');
-  while (open !== 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    open = sampleValue(await scrape(metrics), 'kube_auth_proxy_open_streams');
-  }
-  t.equal(open, 0, 'every stream closed when its client left');
+  t.equal(await metricReaches(metrics, 'kube_auth_proxy_open_streams', {}, 0, 30_000), 0, 'every stream closed when its client left');
   t.equal((await fetchText(`${proxy.url}/version`)).status, 200, 'and the proxy still answers');
 });

@@ -5,7 +5,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { ConnectionOptions } from 'node:tls';
-import { dialThroughProxy } from '../../upstream/proxy/connector.js';
+import { dialThroughProxy } from '../../dial/through-proxy.js';
 import type { IssuerClient } from './oidc-settings.js';
 
 /** client-go's dial timeout; the whole refresh is bounded by the caller's signal as well. */

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { setAuthProviderValues } from './kubeconfig-edit.js';
+import { setAuthProviderValues } from '../../kubeconfig/edit.js';
 
 /**
  * Sets `values` in the user's `auth-provider.config` of `file`, re-reading the file first so that

@@ -8,7 +8,7 @@ import { UPSTREAM_CONNECT_TIMEOUT_MS } from '../../config/defaults.js';
 import type { UpstreamConfig } from '../../config/proxy-config.js';
 import type { TlsIdentity } from '../../credentials/credentials.js';
 import { recordConnection, recordReadyConnection, type ConnectionTiming } from '../../observe/timeline.js';
-import { dialThroughProxy } from '../proxy/connector.js';
+import { dialThroughProxy } from '../../dial/through-proxy.js';
 import { tlsConnectOptions } from '../tls-options.js';
 
 export async function dial(upstream: UpstreamConfig, identity: TlsIdentity | undefined): Promise<{ socket: Socket; timing: ConnectionTiming }> {

@@ -1,10 +1,9 @@
 // What became of one upgrade request (status, phases, the session's bytes and who closed first),
 // collected while it runs and reported once: logging and metrics are the caller's.
 
-import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { RequestTimeline, type Phases } from '../../observe/timeline.js';
-import { auditIdFor } from '../headers.js';
+import type { RequestContext } from '../../observe/request-context.js';
+import type { Phases } from '../../observe/timeline.js';
 
 /** Who ended an upgraded session first: a peer (its end or reset), or the proxy (shutdown, error). */
 export type ClosedBy = 'client' | 'upstream' | 'proxy';
@@ -40,7 +39,7 @@ export interface UpgradeReport {
 }
 
 /** Told once per upgrade, when it is over: answered and relayed, failed, or its session closed on both sides. */
-export type UpgradeDone = (req: IncomingMessage, report: UpgradeReport) => void;
+export type UpgradeDone = (ctx: RequestContext, report: UpgradeReport) => void;
 
 export type Outcome = Pick<UpgradeReport, 'status' | 'session' | 'closedBy'>;
 
@@ -48,16 +47,17 @@ export const round = (ms: number) => Math.round(ms * 1000) / 1000;
 
 /** Collects what the report needs while an upgrade runs, and hands it to `onDone` once. */
 export class UpgradeRecord {
-  readonly timeline = new RequestTimeline();
   sent?: UpgradeReport['sent'];
   responseHeaders?: readonly string[];
   private reported = false;
 
   constructor(
-    private readonly req: IncomingMessage,
+    readonly ctx: RequestContext,
     private readonly onDone: UpgradeDone | undefined,
-  ) {
-    this.timeline.auditId = auditIdFor(req);
+  ) {}
+
+  get timeline() {
+    return this.ctx.timeline;
   }
 
   done(outcome: Outcome): void {
@@ -68,9 +68,9 @@ export class UpgradeRecord {
     const phases = timeline.phases(timeline.firstByteAt ?? now);
     // Its own connection: nothing to wait for in a pool.
     delete phases.queue;
-    this.onDone(this.req, {
+    this.onDone(this.ctx, {
       ...outcome,
-      auditId: timeline.auditId,
+      auditId: this.ctx.auditId,
       ms: round(now - timeline.startedAt),
       phases,
       ...(timeline.connection === undefined ? {} : { connection: 'new' }),

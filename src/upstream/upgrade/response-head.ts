@@ -27,7 +27,15 @@ export function headHeaders(head: Buffer): string[] {
 }
 
 /** Reads the upstream response head; resolves with it, any bytes that came after it, and when it was complete. */
-export function readResponseHead(socket: Socket): Promise<{ status: number; head: Buffer; rest: Buffer; at: number }> {
+/** The upgrade's response head as read: status, the head's bytes, bytes already behind it, when it arrived. */
+export interface ResponseHead {
+  readonly status: number;
+  readonly head: Buffer;
+  readonly rest: Buffer;
+  readonly at: number;
+}
+
+export function readResponseHead(socket: Socket): Promise<ResponseHead> {
   return new Promise((resolve, reject) => {
     let buffered = Buffer.alloc(0);
     const cleanup = () => {
@@ -37,7 +45,7 @@ export function readResponseHead(socket: Socket): Promise<{ status: number; head
     };
     const onEnd = () => {
       cleanup();
-      reject(new ProxyError(502, 'BadGateway', 'the API server closed the connection before answering the upgrade'));
+      reject(new ProxyError('KAP_UPGRADE_NO_ANSWER', 'the API server closed the connection before answering the upgrade'));
     };
     const onData = (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
@@ -99,7 +107,7 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, socket: Socket)
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       socket.destroy();
-      reject(new ProxyError(504, 'Timeout', `the API server did not answer the upgrade within ${ms} ms`));
+      reject(new ProxyError('KAP_UPGRADE_TIMEOUT', `the API server did not answer the upgrade within ${ms} ms`));
     }, ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));

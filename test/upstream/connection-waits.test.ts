@@ -1,0 +1,45 @@
+// The bound on a request's wait for an upstream connection: one timer for all waits, expiring
+// them in order, none that left in time.
+import t from 'tap';
+import { ConnectionWaits, type Waiter } from '../../src/upstream/connection-waits.js';
+import { withTimeout } from '../helpers/waiting.js';
+
+function waiter(log: string[], name: string): Waiter & { expired: Promise<void> } {
+  let done!: () => void;
+  const expired = new Promise<void>((resolve) => (done = resolve));
+  return {
+    expired,
+    expire() {
+      log.push(name);
+      done();
+    },
+  };
+}
+
+void t.test('waits that are still there at their deadline expire, in order; the others never do', async (t) => {
+  const waits = new ConnectionWaits(50);
+  const log: string[] = [];
+  const [first, left, second] = [waiter(log, 'first'), waiter(log, 'left'), waiter(log, 'second')];
+  waits.add(first);
+  waits.add(left);
+  waits.add(second);
+  t.equal(waits.size, 3);
+  waits.delete(left);
+  await withTimeout(Promise.all([first.expired, second.expired]), 5_000, 'both waits expire');
+  t.same(log, ['first', 'second']);
+  t.equal(waits.size, 0);
+});
+
+void t.test('a wait added after others expired gets its own full bound', async (t) => {
+  const waits = new ConnectionWaits(30);
+  const log: string[] = [];
+  const early = waiter(log, 'early');
+  waits.add(early);
+  await withTimeout(early.expired, 5_000, 'the first wait expires');
+  const late = waiter(log, 'late');
+  const addedAt = performance.now();
+  waits.add(late);
+  await withTimeout(late.expired, 5_000, 'the second wait expires');
+  t.ok(performance.now() - addedAt >= 29, 'not before its own deadline');
+  t.same(log, ['early', 'late']);
+});
