@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   KAP_OUTSIDE_API_PREFIX: [404, 'NotFound'],
   KAP_HOST_REJECTED: [403, 'Forbidden'],
   KAP_FILTER_REJECTED: [403, 'Forbidden'],
+  KAP_ORIGIN_REJECTED: [403, 'Forbidden'],
+  KAP_CORS_PREFLIGHT_REJECTED: [403, 'Forbidden'],
   KAP_UPGRADE_WITH_BODY: [400, 'BadRequest'],
   KAP_UPGRADE_OF_STATIC_FILE: [400, 'BadRequest'],
   KAP_STATIC_METHOD_NOT_ALLOWED: [405, 'MethodNotAllowed'],

@@ -59,6 +59,16 @@ function serveUpload(ctx: RequestContext): void {
   sendJson(ctx.res, 200, { bytes: ctx.body.bytes, sha256: ctx.body.sha256 });
 }
 
+/** `/test/headers?set=Name:value&set=…`: a JSON answer with those response headers, as a pod behind a proxy might set them. */
+function serveHeaders(ctx: RequestContext): void {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  for (const pair of ctx.query.getAll('set')) {
+    const colon = pair.indexOf(':');
+    if (colon > 0) headers[pair.slice(0, colon)] = pair.slice(colon + 1);
+  }
+  ctx.res.writeHead(200, headers).end('{}');
+}
+
 /** /test/hang never answers: the socket goes when the client leaves or the server closes. */
 function hang(): void {}
 
@@ -72,6 +82,7 @@ const TEST_ENDPOINTS: Record<string, { methods?: string[]; param?: true; serve: 
   hang: { methods: GET, serve: hang },
   gzip: { methods: GET, serve: serveGzip },
   list: { methods: GET, serve: serveList },
+  headers: { methods: GET, serve: serveHeaders },
 };
 
 /** `/test/…` endpoints; see examples/README.md for what each one does. */

@@ -35,6 +35,8 @@ export function optionsFromFlags(flags: ParsedFlags, problems: string[]): ProxyO
     rejectPaths: flags['reject-paths'],
     rejectMethods: flags['reject-methods'],
     disableFilter: flags['disable-filter'],
+    corsAllowedOrigins: flags['cors-allowed-origins'],
+    originGuard: flags['origin-guard'],
     allowExec: flags['allow-exec'],
     keepaliveMs: duration('keepalive', flags.keepalive, problems),
     appendServerPath: flags['append-server-path'],

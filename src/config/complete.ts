@@ -174,6 +174,9 @@ export async function completeConfig(options: ProxyOptions, env: Environment, ru
   if (options.disableFilter && options.unixSocket === undefined) {
     warnings.push('Request filter disabled, your proxy is vulnerable to XSRF attacks, please be cautious');
   }
+  if (!options.originGuard) {
+    warnings.push('Origin guard disabled (--origin-guard=false): any web page open in a browser on this machine can send requests through the proxy with your credentials');
+  }
   warnings.push(...staticWarnings(options));
   const listen = listenTarget(options);
   warnings.push(...exposureWarnings(listen));
@@ -183,6 +186,8 @@ export async function completeConfig(options: ProxyOptions, env: Environment, ru
     apiPrefix,
     ...(options.www === undefined ? {} : { staticFiles: { directory: resolve(options.www), prefix: withTrailingSlash(options.wwwPrefix) } }),
     filter: filterRules(options),
+    corsAllowedOrigins: compileRuleList('--cors-allowed-origins', options.corsAllowedOrigins),
+    originGuard: options.originGuard,
     upstream,
     verbosity: options.verbosity,
     ...(options.metricsAddress === undefined ? {} : { metrics: parseHostPort(options.metricsAddress) }),

@@ -15,6 +15,10 @@ export interface ProxyOptions {
   readonly rejectPaths?: string;
   readonly rejectMethods: string;
   readonly disableFilter: boolean;
+  /** kube-apiserver's --cors-allowed-origins: comma-separated regular expressions, each pinned. */
+  readonly corsAllowedOrigins: string;
+  /** Refuse requests from web pages of other origins (on unless turned off). */
+  readonly originGuard: boolean;
   /** Drop kubectl's default exec and attach rules from --reject-paths. */
   readonly allowExec: boolean;
   /** Milliseconds; 0 = keep-alive off. Applies to upgraded connections (kubectl's meaning). */

@@ -46,6 +46,10 @@ export interface ProxyConfig {
   /** Ends with `/`. */
   readonly apiPrefix: string;
   readonly staticFiles?: { readonly directory: string; readonly prefix: string };
+  /** --cors-allowed-origins, compiled (empty: no CORS). */
+  readonly corsAllowedOrigins: RuleList;
+  /** Refuse requests from web pages of other origins. */
+  readonly originGuard: boolean;
   /** Absent with --disable-filter. */
   readonly filter?: { readonly acceptHosts: RuleList } & RequestFilterRules;
   readonly upstream: UpstreamConfig;

@@ -1,5 +1,6 @@
 // Pure validation of the parsed flags: returns every problem at once, in flag language.
 
+import { unpinnedCorsOrigins } from '../stages/cors.js';
 import { compileRuleList } from '../stages/rules.js';
 import { DEFAULT_PORT, DEFAULT_REJECT_PATHS } from './defaults.js';
 import type { ProxyOptions } from './options.js';
@@ -18,13 +19,15 @@ export function effectiveRejectPaths(options: ProxyOptions): string {
 }
 
 function regexProblems(options: ProxyOptions): string[] {
-  if (options.disableFilter) return [];
-  const lists: [string, string][] = [
-    ['--accept-hosts', options.acceptHosts],
-    ['--accept-paths', options.acceptPaths],
-    ['--reject-paths', effectiveRejectPaths(options)],
-    ['--reject-methods', options.rejectMethods],
-  ];
+  const filterLists: [string, string][] = options.disableFilter
+    ? []
+    : [
+        ['--accept-hosts', options.acceptHosts],
+        ['--accept-paths', options.acceptPaths],
+        ['--reject-paths', effectiveRejectPaths(options)],
+        ['--reject-methods', options.rejectMethods],
+      ];
+  const lists: [string, string][] = [...filterLists, ['--cors-allowed-origins', options.corsAllowedOrigins]];
   const problems: string[] = [];
   for (const [flag, value] of lists) {
     try {
@@ -62,6 +65,9 @@ export function validateOptions(options: ProxyOptions): string[] {
   if (options.upstreamConnections < 1) problems.push('--upstream-connections: must be at least 1');
   if (options.upstreamQueueTimeoutMs <= 0) problems.push('--upstream-queue-timeout: must be positive');
   if (options.execPluginTimeoutMs <= 0) problems.push('--exec-plugin-timeout: must be positive');
+  for (const expression of unpinnedCorsOrigins(options.corsAllowedOrigins)) {
+    problems.push(`--cors-allowed-origins: ${JSON.stringify(expression)} is not pinned: begin it with ^ or // and end it with $ or : (e.g. ^http://localhost:3000$), or it also matches other origins that contain it`);
+  }
   if (options.metricsAddress !== undefined && parseHostPort(options.metricsAddress) === undefined) {
     problems.push(`--metrics-address: ${JSON.stringify(options.metricsAddress)} is not HOST:PORT (e.g. 127.0.0.1:9090, [::1]:0)`);
   }

@@ -20,6 +20,8 @@ export interface Forwarded {
   readonly info: RequestInfo;
   /** kube-apiserver's long-running classification: rides the stream pools. */
   readonly longRunning: boolean;
+  /** Headers the answer must carry (CORS for an allowed origin); the API server's own CORS headers never pass. */
+  readonly responseHeaders?: Readonly<Record<string, string>>;
 }
 
 /** The client's Audit-ID, or a new UUID; kube-apiserver adopts it for its own audit event. */

@@ -1,4 +1,4 @@
-// One request's path: canonical target → stages (host check, static files, API prefix, filters)
+// One request's path: canonical target → stages (host check, Origin guard, CORS, static files, API prefix, filters)
 // → forward. Each stage either answers and stops, or passes the request on. Plain requests and
 // upgrades take the same route (routeRequest); only what follows differs.
 
@@ -41,10 +41,24 @@ export function routeRequest(stages: readonly Stage[], req: IncomingMessage, isU
   const state = readRequest(req, isUpgrade);
   if (!('req' in state)) return state;
   const result = runStages(stages, state);
-  if (result !== undefined) return result;
+  const extra = state.responseHeaders;
+  if (result !== undefined) return extra === undefined ? result : withHeaders(result, extra);
   // Named by the path that goes upstream: with --api-prefix=/custom/, /custom/api/v1/pods is a pod list.
   const info = requestInfo(state.method, state.path, state.query);
-  return { path: encodePath(state.path), query: state.query, info, longRunning: isLongRunning(info) };
+  return { path: encodePath(state.path), query: state.query, info, longRunning: isLongRunning(info), ...(extra === undefined ? {} : { responseHeaders: extra }) };
+}
+
+/** A stage's answer or file with the headers earlier stages asked for (CORS), so a browser can read a refusal too. */
+function withHeaders(result: Answer | Serve, extra: Readonly<Record<string, string>>): Answer | Serve {
+  if ('serve' in result) {
+    return {
+      serve: (res) => {
+        for (const [name, value] of Object.entries(extra)) res.setHeader(name, value);
+        result.serve(res);
+      },
+    };
+  }
+  return { ...result, headers: { ...result.headers, ...extra } };
 }
 
 /** Writes one of the proxy's own answers, with the request's Audit-ID. */

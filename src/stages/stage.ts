@@ -14,6 +14,8 @@ export interface RequestState {
   /** Raw query string including `?`, or ''. Forwarded byte for byte, as kubectl does. */
   readonly query: string;
   readonly isUpgrade: boolean;
+  /** Headers that whatever answers must carry (CORS for an allowed origin). */
+  responseHeaders?: Readonly<Record<string, string>>;
 }
 
 /** A complete answer a stage gives instead of passing the request on. */

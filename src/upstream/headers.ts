@@ -138,3 +138,27 @@ export function stripResponseHopHeaders(headers: IncomingHttpHeaders): IncomingH
   for (const name of HOP_BY_HOP) delete headers[name];
   return headers;
 }
+
+/** CORS headers of the API server's (or a proxied pod's) own: the proxy decides CORS, so they never pass. */
+const UPSTREAM_CORS_HEADERS = [
+  'access-control-allow-origin',
+  'access-control-allow-credentials',
+  'access-control-allow-methods',
+  'access-control-allow-headers',
+  'access-control-expose-headers',
+  'access-control-max-age',
+  'access-control-allow-private-network',
+  'timing-allow-origin',
+];
+
+/**
+ * Replaces an upstream response's CORS headers with ours (none for a request without an allowed
+ * origin), in place; our `Vary` joins the server's.
+ */
+export function replaceCorsHeaders(headers: IncomingHttpHeaders, ours: Readonly<Record<string, string>> | undefined): void {
+  for (const name of UPSTREAM_CORS_HEADERS) delete headers[name];
+  if (ours === undefined) return;
+  const { vary, ...rest } = ours;
+  Object.assign(headers, rest);
+  if (vary !== undefined) headers.vary = headers.vary === undefined || headers.vary === '' ? vary : `${headers.vary}, ${vary}`;
+}

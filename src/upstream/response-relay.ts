@@ -8,7 +8,7 @@ import { ProxyError } from '../errors.js';
 import type { RequestContext } from '../observe/request-context.js';
 import { requestStarting, type RequestTimeline } from '../observe/timeline.js';
 import type { ConnectionWaits, Waiter } from './connection-waits.js';
-import { stripResponseHopHeaders } from './headers.js';
+import { replaceCorsHeaders, stripResponseHopHeaders } from './headers.js';
 import { toProxyError } from './upstream-errors.js';
 
 type Controller = Dispatcher.DispatchController;
@@ -130,6 +130,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter {
     // would send Node down its slow header-merging path on every response.)
     headers['audit-id'] = this.ctx.auditId;
     stripResponseHopHeaders(headers);
+    replaceCorsHeaders(headers, this.ctx.forwarded?.responseHeaders);
     this.res.writeHead(statusCode, statusMessage, headers);
     // A watch or a followed log has no length: send the headers now, not with the first event.
     if (headers['content-length'] === undefined) {

@@ -14,6 +14,8 @@ const base: ProxyOptions = {
   acceptPaths: defaults.DEFAULT_ACCEPT_PATHS,
   rejectMethods: defaults.DEFAULT_REJECT_METHODS,
   disableFilter: false,
+  corsAllowedOrigins: '',
+  originGuard: true,
   allowExec: false,
   keepaliveMs: 0,
   appendServerPath: false,
