@@ -88,10 +88,15 @@ export function createCors(allowed: RuleList): Stage {
 }
 
 /**
- * kube-apiserver's check since CVE-2022-1996: each expression pinned at its start (`^` or `//`)
- * and at its end (`$` or `:`), else `example.com` matches `http://example.com.evil.org`.
+ * kube-apiserver's check since CVE-2022-1996 (server_run_options.go): an expression must contain
+ * a start pin (`^` or `//`) and an end pin (`$` or `:`), else `example.com` also matches
+ * `http://example.com.evil.org`. Stricter on one point: the `:` of a scheme's `://` is no end pin
+ * (kube-apiserver lets `^https://example.com` through, which matches `https://example.com.evil.org`).
+ * Empty entries are refused too.
  */
 export function unpinnedCorsOrigins(value: string): string[] {
   if (value === '') return [];
-  return value.split(',').filter((expression) => !((expression.startsWith('^') || expression.includes('//')) && (expression.endsWith('$') || expression.includes(':'))));
+  const pinsStart = (expression: string) => expression.includes('^') || expression.includes('//');
+  const pinsEnd = (expression: string) => expression.includes('$') || expression.replaceAll('://', '').includes(':');
+  return value.split(',').filter((expression) => !(pinsStart(expression) && pinsEnd(expression)));
 }

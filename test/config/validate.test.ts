@@ -62,3 +62,22 @@ void t.test('--reject-paths in force: the user\'s, else the default, which --all
   t.equal(effectiveRejectPaths({ ...base, rejectPaths: '^/x' }), '^/x');
   t.equal(effectiveRejectPaths({ ...base, rejectPaths: '' }), '', 'an empty --reject-paths stays empty (kubectl ≥ 1.21)');
 });
+
+void t.test("--cors-allowed-origins must be pinned at both ends, as kube-apiserver requires (CVE-2022-1996), a scheme's :// no end pin", async (t) => {
+  const cases: [string, boolean][] = [
+    ['^https://example\\.com$', true],
+    ['//example\\.com(:|$)', true],
+    ['^http://localhost:3000$', true],
+    ['^https://example\\.com(:|$)', true],
+    ['example\\.com', false],
+    ['^https://example\\.com', false],
+    ['https?://example\\.com', false],
+    ['*', false],
+  ];
+  for (const [expression, pinned] of cases) {
+    const problems = validateOptions({ ...base, corsAllowedOrigins: expression });
+    t.equal(problems.some((problem) => problem.includes('is not pinned')), !pinned, `${expression} ${pinned ? 'is' : 'is not'} pinned`);
+  }
+  t.same(validateOptions({ ...base, corsAllowedOrigins: '^http://a$,^http://b$' }), [], 'a list of pinned expressions');
+  t.ok(validateOptions({ ...base, corsAllowedOrigins: '^http://a$,' }).some((problem) => problem.includes('"" is not pinned')), 'an empty entry in a list');
+});
