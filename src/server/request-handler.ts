@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ProxyError } from '../errors.js';
 import type { Forwarded, RequestContext } from '../observe/request-context.js';
-import { isLongRunning, requestInfo } from '../observe/request-info.js';
+import { isLongRunning, requestInfo, type RequestInfo } from '../observe/request-info.js';
 import type { Forwarder } from '../upstream/forward.js';
 import { errorAnswer, movedPermanently } from '../stages/answers.js';
 import { hostWithoutPort } from '../stages/host-filter.js';
@@ -43,9 +43,31 @@ export function routeRequest(stages: readonly Stage[], req: IncomingMessage, isU
   const result = runStages(stages, state);
   const extra = state.responseHeaders;
   if (result !== undefined) return extra === undefined ? result : withHeaders(result, extra);
-  // Named by the path that goes upstream: with --api-prefix=/custom/, /custom/api/v1/pods is a pod list.
-  const info = requestInfo(state.method, state.path, state.query);
-  return { path: encodePath(state.path), query: state.query, info, longRunning: isLongRunning(info), ...(extra === undefined ? {} : { responseHeaders: extra }) };
+  return forwarded(state, extra);
+}
+
+/** Words without which no request is long-running: most requests skip the full parse. */
+const LONG_RUNNING_HINT = /watch|proxy|log|exec|attach|portforward/;
+
+/**
+ * What goes upstream, named by the path that goes upstream (with --api-prefix=/custom/,
+ * /custom/api/v1/pods is a pod list). The request info is parsed when first asked for (the log,
+ * the metrics), or at once when the request may be long-running: that decides its pool.
+ */
+function forwarded(state: RequestState, extra: Readonly<Record<string, string>> | undefined): Forwarded {
+  const { method, path, query } = state;
+  let info: RequestInfo | undefined;
+  const infoOf = () => (info ??= requestInfo(method, path, query));
+  const longRunning = LONG_RUNNING_HINT.test(path) || LONG_RUNNING_HINT.test(query) ? isLongRunning(infoOf()) : false;
+  return {
+    path: encodePath(path),
+    query,
+    get info() {
+      return infoOf();
+    },
+    longRunning,
+    ...(extra === undefined ? {} : { responseHeaders: extra }),
+  };
 }
 
 /** A stage's answer or file with the headers earlier stages asked for (CORS), so a browser can read a refusal too. */
