@@ -41,8 +41,12 @@ interface Wiring {
   readonly tracker: ConnectionTracker;
 }
 
-/** The error line of a request the proxy could not forward: it carries the request's ID, as its access line does. */
+/**
+ * Marks the request as failed with `error` (its code, in the access line too, even if the client
+ * has left) and writes the error line, which carries the request's ID as its access line does.
+ */
 function logFailure(ctx: RequestContext, error: ProxyError, message: string): void {
+  ctx.code = error.code;
   ctx.log.error({ ...requestFields(ctx), status: error.statusCode, code: error.code, error: error.message }, message);
 }
 
@@ -51,7 +55,6 @@ function servePlainRequests(server: Server, wiring: Wiring, pools: UpstreamPools
   const { config, upstream, logger, metrics, tracker } = wiring;
   const forwarder = createForwarder(pools, upstream, {
     fail(ctx, res, error) {
-      ctx.code = error.code;
       logFailure(ctx, error, 'Error while proxying request');
       writeProxyError(ctx, res, error);
     },
@@ -77,7 +80,6 @@ function serveUpgrades(server: Server, wiring: Wiring): void {
   const logUpgrade = createUpgradeLog(logger, config.verbosity, upstream.server.origin);
   const upgrade = createUpgrader(upstream, {
     onError: (ctx, client, error) => {
-      ctx.code = error.code;
       logFailure(ctx, error, 'Error while proxying upgrade');
       writeRawAnswer(client, errorAnswer(error), ctx.auditId);
     },

@@ -92,7 +92,6 @@ export function writeAnswer(ctx: RequestContext, res: ServerResponse, answer: An
 
 /** Answers a request that could not be forwarded with a Kubernetes Status body. */
 export function writeProxyError(ctx: RequestContext, res: ServerResponse, error: ProxyError): void {
-  ctx.code = error.code;
   // The client may have left while credentials were fetched.
   if (res.destroyed || res.headersSent) return;
   writeAnswer(ctx, res, errorAnswer(error));
