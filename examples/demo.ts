@@ -31,14 +31,15 @@ function startPodChurn(api: ApiServer): () => void {
   return () => clearInterval(timer);
 }
 
-function printTryThese(address: string): void {
+function printTryThese(address: string, https: boolean): void {
   const port = /:(\d+)$/.exec(address)?.[1] ?? DEFAULT_PORT;
+  const base = https ? `--cacert certs/local-tls/ca.crt https://localhost:${port}` : `localhost:${port}`;
   console.log(
     [
       '',
       'Try these in another terminal:',
-      `  curl localhost:${port}/api/v1/namespaces/default/pods`,
-      `  curl 'localhost:${port}/api/v1/namespaces/default/pods?watch=1'`,
+      `  curl ${base}/api/v1/namespaces/default/pods`,
+      `  curl ${https ? `--cacert certs/local-tls/ca.crt 'https://localhost:${port}` : `'localhost:${port}`}/api/v1/namespaces/default/pods?watch=1'`,
       `The demo creates a pod demo-N in "default" every ${CHURN_INTERVAL_MS / 1000} s and deletes all but the`,
       `newest ${KEEP_DEMO_PODS}, so the watch shows ADDED and DELETED events as they happen.`,
       'Press Ctrl-C to stop.',
@@ -47,16 +48,23 @@ function printTryThese(address: string): void {
   );
 }
 
-/** Starts the proxy, forwarding its output, and prints the hints once it serves. */
-function startProxy(root: string, port: string): ChildProcess {
-  const args = [join('dist', 'src', 'cli', 'main.js'), '--kubeconfig', join('certs', 'kubeconfig'), '--port', port];
+/**
+ * Starts the proxy with `extra` flags (`npm run demo -- --local-tls`), forwarding its output, and
+ * prints the hints once it serves. --local-tls keeps its CA in certs/local-tls unless told otherwise.
+ */
+function startProxy(root: string, port: string, extra: readonly string[]): ChildProcess {
+  const localTls = extra.includes('--local-tls') && !extra.some((flag) => flag.startsWith('--certs-dir'));
+  const args = [join('dist', 'src', 'cli', 'main.js'), '--kubeconfig', join('certs', 'kubeconfig'), '--port', port, ...extra, ...(localTls ? ['--certs-dir', join('certs', 'local-tls')] : [])];
   say(`starting: node ${args.join(' ')}`);
   const proxy = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   proxy.stderr.pipe(process.stderr);
+  let https = false;
   createInterface({ input: proxy.stdout }).on('line', (line) => {
     console.log(line);
+    https ||= line.startsWith('Serving HTTPS');
     const serving = /^Starting to serve on (\S+)/.exec(line);
-    if (serving) printTryThese(serving[1]!);
+    // After the rest of the start lines, which arrive in the same write (four with --local-tls).
+    if (serving) setImmediate(() => printTryThese(serving[1]!, https));
   });
   return proxy;
 }
@@ -91,7 +99,7 @@ async function main(): Promise<void> {
   const api = await startApiServer({ pki, record: false });
   writeDemoKubeconfig(join(root, 'certs'), api.url);
   say(`example API server on ${api.url}, which requires a client certificate; certs/kubeconfig points at it`);
-  const proxy = startProxy(root, port);
+  const proxy = startProxy(root, port, process.argv.slice(2));
   const stopChurn = startPodChurn(api);
   let stopping = false;
   const stop = async (exitCode: number) => {

@@ -6,6 +6,8 @@ import { hideBin } from 'yargs/helpers';
 import { completeConfig } from '../config/complete.js';
 import { messageOf } from '../errors.js';
 import { createLogger } from '../observe/logger.js';
+import type { ProxyConfig } from '../config/proxy-config.js';
+import { trustCommands } from '../credentials/certificates/local-ca.js';
 import { startProxy } from '../server/proxy-server.js';
 import { parseCommandLine } from './parse.js';
 
@@ -13,6 +15,23 @@ import { parseCommandLine } from './parse.js';
 function die(message: string): never {
   process.stderr.write(`error: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
   process.exit(1);
+}
+
+/** With HTTPS: the URL to open, and for --local-tls where the CA is and how to trust it. */
+function httpsLines(config: ProxyConfig, address: string): string {
+  if (config.tls === undefined) return '';
+  const port = /:(\d+)$/.exec(address)?.[1];
+  const lines = [`Serving HTTPS with HTTP/2${port === undefined ? '' : ` at https://localhost:${port}/`}`];
+  const local = config.tls.local;
+  if (local !== undefined) {
+    const trust = trustCommands(local.caPath);
+    lines.push(
+      `Local CA${local.createdCa ? ' (created now)' : ''}: ${local.caPath}`,
+      `  trust it system-wide: ${trust.system}`,
+      `  trust it in a Chrome, Chromium or Firefox profile: ${trust.browser}`,
+    );
+  }
+  return lines.map((line) => `${line}\n`).join('');
 }
 
 async function main(): Promise<void> {
@@ -28,7 +47,8 @@ async function main(): Promise<void> {
   // Plugins and OIDC are otherwise asked on the first request, as kubectl does.
   if (options.verifyCredentials) await config.upstream.credentials.current();
   const proxy = await startProxy(config, logger);
-  process.stdout.write(`Starting to serve on ${proxy.address}\n`);
+  // kubectl's line first and unchanged: scripts wait for it.
+  process.stdout.write(`Starting to serve on ${proxy.address}\n${httpsLines(config, proxy.address)}`);
   logger.info({ identity: config.identity }, 'acting as');
   if (proxy.metricsAddress !== undefined) logger.info({ address: proxy.metricsAddress }, 'serving /metrics, /healthz and /readyz');
 

@@ -3,13 +3,14 @@
 
 import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { hasIdentity, selectCredentials, type CredentialRuntime } from '../credentials/select-credentials.js';
 import { NO_CREDENTIALS } from '../credentials/credentials.js';
 import { describeIdentity } from '../credentials/identity.js';
 import { impersonationHeaders } from '../credentials/impersonation.js';
 import { removedAuthProviderMessage } from '../credentials/removed-auth-providers.js';
 import { loadUpstreamTls } from '../credentials/tls-material.js';
+import { loadLocalTls, loadTlsFiles, type ListenerTls } from '../credentials/certificates/listener-tls.js';
 import { ConfigError } from '../errors.js';
 import { SERVICE_ACCOUNT_DIR } from '../kubeconfig/in-cluster.js';
 import { resolveKubeconfig } from '../kubeconfig/index.js';
@@ -26,6 +27,8 @@ import { effectiveRejectPaths, parseHostPort, withTrailingSlash } from './valida
 export interface Environment extends ProxyEnvironment {
   readonly KUBECONFIG?: string | undefined;
   readonly HOME?: string | undefined;
+  /** The base of the proxy's state directory (local CA); default `$HOME/.local/state`. */
+  readonly XDG_STATE_HOME?: string | undefined;
   readonly KUBERNETES_MASTER?: string | undefined;
   readonly KUBERNETES_SERVICE_HOST?: string | undefined;
   readonly KUBERNETES_SERVICE_PORT?: string | undefined;
@@ -56,6 +59,26 @@ function staticWarnings(options: ProxyOptions): string[] {
     return [`Failed to stat static file directory ${options.www}: ${err instanceof Error ? err.message : String(err)}`];
   }
   return [];
+}
+
+/** Where the proxy keeps what outlives a run (the local CA), by the XDG base directory rules. */
+export function stateDirectory(env: Environment): string {
+  const base = env.XDG_STATE_HOME?.startsWith('/') ? env.XDG_STATE_HOME : join(env.HOME ?? homedir(), '.local', 'state');
+  return join(base, 'kube-auth-proxy');
+}
+
+function listenerTls(options: ProxyOptions, env: Environment): ListenerTls | undefined {
+  if (options.tlsCertFile !== undefined && options.tlsPrivateKeyFile !== undefined) return loadTlsFiles(resolve(options.tlsCertFile), resolve(options.tlsPrivateKeyFile));
+  if (!options.localTls) return undefined;
+  return loadLocalTls(options.certsDir === undefined ? join(stateDirectory(env), 'certs') : resolve(options.certsDir));
+}
+
+/** A certificate of the user's own that has expired, or soon will: browsers will refuse it. */
+function expiryWarnings(tls: ListenerTls | undefined, now = Date.now()): string[] {
+  if (tls === undefined || tls.local !== undefined) return [];
+  const days = Math.floor((tls.validTo - now) / 86_400_000);
+  if (days < 0) return [`--tls-cert-file: the certificate expired on ${new Date(tls.validTo).toISOString()}; clients will refuse it`];
+  return days < 7 ? [`--tls-cert-file: the certificate expires in ${days} day(s), on ${new Date(tls.validTo).toISOString()}`] : [];
 }
 
 function parseServer(kubeconfig: ResolvedKubeconfig): URL {
@@ -180,9 +203,12 @@ export async function completeConfig(options: ProxyOptions, env: Environment, ru
   warnings.push(...staticWarnings(options));
   const listen = listenTarget(options);
   warnings.push(...exposureWarnings(listen));
+  const tls = listenerTls(options, env);
+  warnings.push(...expiryWarnings(tls));
   const apiPrefix = withTrailingSlash(options.apiPrefix);
   return Object.freeze({
     listen,
+    ...(tls === undefined ? {} : { tls }),
     apiPrefix,
     ...(options.www === undefined ? {} : { staticFiles: { directory: resolve(options.www), prefix: withTrailingSlash(options.wwwPrefix) } }),
     filter: filterRules(options),

@@ -19,6 +19,13 @@ export interface ProxyOptions {
   readonly corsAllowedOrigins: string;
   /** Refuse requests from web pages of other origins (on unless turned off). */
   readonly originGuard: boolean;
+  /** Serve HTTPS (HTTP/2 and HTTP/1.1) with this certificate and key, both PEM files. */
+  readonly tlsCertFile?: string;
+  readonly tlsPrivateKeyFile?: string;
+  /** Serve HTTPS with a certificate from a local CA kept in `certsDir`. */
+  readonly localTls: boolean;
+  /** Where --local-tls keeps its CA; default `$XDG_STATE_HOME/kube-auth-proxy/certs`. */
+  readonly certsDir?: string;
   /** Drop kubectl's default exec and attach rules from --reject-paths. */
   readonly allowExec: boolean;
   /** Milliseconds; 0 = keep-alive off. Applies to upgraded connections (kubectl's meaning). */

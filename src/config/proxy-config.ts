@@ -6,6 +6,7 @@ import type { RequestFilterRules } from '../stages/request-filter.js';
 import type { RuleList } from '../stages/rules.js';
 import type { Credentials } from '../credentials/credentials.js';
 import type { UpstreamTls } from '../credentials/tls-material.js';
+import type { ListenerTls } from '../credentials/certificates/listener-tls.js';
 import type { HeaderRecording } from '../observe/verbosity.js';
 
 export type ListenTarget =
@@ -43,6 +44,8 @@ export interface UpstreamConfig {
 
 export interface ProxyConfig {
   readonly listen: ListenTarget;
+  /** Serve HTTPS with HTTP/2 (--tls-cert-file, --local-tls); absent: plain HTTP, as kubectl proxy. */
+  readonly tls?: ListenerTls;
   /** Ends with `/`. */
   readonly apiPrefix: string;
   readonly staticFiles?: { readonly directory: string; readonly prefix: string };

@@ -68,6 +68,11 @@ export function validateOptions(options: ProxyOptions): string[] {
   for (const expression of unpinnedCorsOrigins(options.corsAllowedOrigins)) {
     problems.push(`--cors-allowed-origins: ${JSON.stringify(expression)} is not pinned: begin it with ^ or // and end it with $ or : (e.g. ^http://localhost:3000$), or it also matches other origins that contain it`);
   }
+  if ((options.tlsCertFile === undefined) !== (options.tlsPrivateKeyFile === undefined)) {
+    problems.push(`${options.tlsCertFile === undefined ? '--tls-private-key-file' : '--tls-cert-file'}: needs ${options.tlsCertFile === undefined ? '--tls-cert-file' : '--tls-private-key-file'} too`);
+  }
+  if (options.localTls && options.tlsCertFile !== undefined) problems.push('--local-tls and --tls-cert-file cannot be used together: choose the local CA or your own certificate');
+  if (options.certsDir !== undefined && !options.localTls) problems.push('--certs-dir: only used with --local-tls');
   if (options.metricsAddress !== undefined && parseHostPort(options.metricsAddress) === undefined) {
     problems.push(`--metrics-address: ${JSON.stringify(options.metricsAddress)} is not HOST:PORT (e.g. 127.0.0.1:9090, [::1]:0)`);
   }

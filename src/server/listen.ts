@@ -2,10 +2,25 @@
 // (kubectl: umask 0077, a stale socket replaced, anything else at that path left alone).
 
 import { lstatSync, unlinkSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { ListenTarget } from '../config/proxy-config.js';
 import { ConfigError } from '../errors.js';
+
+/** What the proxy uses of its listening server: a plain `http.Server` and the HTTPS one alike. */
+export interface ProxyListener {
+  on(event: 'request', listener: (req: IncomingMessage, res: ServerResponse) => void): this;
+  on(event: 'upgrade', listener: (req: IncomingMessage, socket: Socket, head: Buffer) => void): this;
+  once(event: 'error', listener: (err: NodeJS.ErrnoException) => void): this;
+  off(event: 'error', listener: (err: NodeJS.ErrnoException) => void): this;
+  listen(port: number, host: string, ready: () => void): this;
+  listen(path: string, ready: () => void): this;
+  address(): AddressInfo | string | null;
+  close(callback?: (err?: Error) => void): this;
+  /** Idle HTTP/1.1 keep-alive connections close now; HTTP/2 sessions are told to finish (GOAWAY). */
+  closeIdleConnections(): void;
+  closeAllConnections(): void;
+}
 
 /** How the listening address is shown: `127.0.0.1:8001`, `[::1]:8001` or the socket path. */
 export function describeAddress(address: string | AddressInfo | null): string {
@@ -34,12 +49,12 @@ function listenError(err: NodeJS.ErrnoException, target: ListenTarget): ConfigEr
 }
 
 /** Listens and resolves with the printable address, or rejects with a one-line ConfigError. */
-export async function listen(server: Server, target: ListenTarget): Promise<string> {
+export async function listen(server: ProxyListener, target: ListenTarget): Promise<string> {
   if (target.kind === 'unix') removeStaleSocket(target.path);
   const previousUmask = target.kind === 'unix' ? process.umask(0o077) : undefined;
   try {
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, target));
+      const onError = (err: NodeJS.ErrnoException): void => reject(listenError(err, target));
       server.once('error', onError);
       const ready = () => {
         server.off('error', onError);

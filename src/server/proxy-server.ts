@@ -1,6 +1,6 @@
 // The composition root: the listener, the stage list, the forwarders, and a clean stop.
 
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { unlinkSync } from 'node:fs';
 import type { ProxyConfig, UpstreamConfig } from '../config/proxy-config.js';
@@ -14,7 +14,8 @@ import type { Answer, Stage } from '../stages/stage.js';
 import { UpstreamPools } from '../upstream/dispatcher.js';
 import { createForwarder } from '../upstream/forward.js';
 import { createUpgrader } from '../upstream/upgrade.js';
-import { listen } from './listen.js';
+import { createHttpsServer } from './https-server.js';
+import { listen, type ProxyListener } from './listen.js';
 import { startMetricsServer } from './metrics-server.js';
 import { writeRawAnswer } from './raw-answer.js';
 import { createRequestHandler, routeRequest, writeProxyError } from './request-handler.js';
@@ -25,6 +26,8 @@ import { buildStages } from './stages.js';
 export interface RunningProxy {
   /** `127.0.0.1:8001`, `[::1]:8001` or the unix socket path. */
   readonly address: string;
+  /** `http` or, with --tls-cert-file or --local-tls, `https`. */
+  readonly scheme: 'http' | 'https';
   /** Where /metrics, /healthz and /readyz are served, with --metrics-address. */
   readonly metricsAddress?: string;
   /** Stops accepting, lets in-flight requests finish within the grace period, ends streams. */
@@ -51,7 +54,7 @@ function logFailure(ctx: RequestContext, error: ProxyError, message: string): vo
 }
 
 /** Plain requests: routed, then forwarded or answered; logged and counted when done. */
-function servePlainRequests(server: Server, wiring: Wiring, pools: UpstreamPools): void {
+function servePlainRequests(server: ProxyListener, wiring: Wiring, pools: UpstreamPools): void {
   const { config, upstream, logger, metrics, tracker } = wiring;
   const forwarder = createForwarder(pools, upstream, {
     fail(ctx, res, error) {
@@ -75,7 +78,7 @@ function servePlainRequests(server: Server, wiring: Wiring, pools: UpstreamPools
 }
 
 /** Upgrades (exec, attach, port-forward): the same route as plain requests, then a connection of their own. */
-function serveUpgrades(server: Server, wiring: Wiring): void {
+function serveUpgrades(server: ProxyListener, wiring: Wiring): void {
   const { config, upstream, logger, metrics, tracker } = wiring;
   const logUpgrade = createUpgradeLog(logger, config.verbosity, upstream.server.origin);
   const upgrade = createUpgrader(upstream, {
@@ -120,7 +123,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
   const wiring: Wiring = { config, upstream, logger, stages: buildStages(config), metrics, tracker: new ConnectionTracker() };
   // No request timeout (watches and uploads take as long as they take, as in kubectl); 64 KiB
   // stream buffers so that large bodies move in fewer, larger writes.
-  const server = createServer({ requestTimeout: 0, highWaterMark: 64 * 1024 });
+  const server: ProxyListener = config.tls === undefined ? createServer({ requestTimeout: 0, highWaterMark: 64 * 1024 }) : createHttpsServer(config.tls, logger);
   servePlainRequests(server, wiring, pools);
   serveUpgrades(server, wiring);
 
@@ -128,6 +131,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
   const metricsServer = metrics && config.metrics && (await startMetricsServer(config.metrics, metrics, upstream.credentials));
   return {
     address,
+    scheme: config.tls === undefined ? 'http' : 'https',
     ...(metricsServer === undefined ? {} : { metricsAddress: metricsServer.address }),
     async close(graceMs = SHUTDOWN_GRACE_MS) {
       metricsServer?.server.close();

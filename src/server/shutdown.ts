@@ -1,15 +1,16 @@
 // Graceful stop: no new connections, idle keep-alive connections closed, in-flight requests given
 // a grace period, open streams (watches, follows, upgrades) ended, then everything closed.
 
-import type { Server, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { ProxyListener } from './listen.js';
 
 /** Tracks what is in flight so a stop can wait for it and end the rest. */
 export class ConnectionTracker {
   private readonly responses = new Set<ServerResponse>();
   private readonly streams = new Set<ServerResponse>();
   private readonly upgraded = new Set<Socket>();
-  private stopping: Server | undefined;
+  private stopping: ProxyListener | undefined;
 
   trackResponse(res: ServerResponse): void {
     this.responses.add(res);
@@ -35,7 +36,7 @@ export class ConnectionTracker {
   }
 
   /** Ends streams now and closes idle connections; in-flight requests carry on. */
-  beginStop(server: Server): void {
+  beginStop(server: ProxyListener): void {
     this.stopping = server;
     server.closeIdleConnections();
     for (const res of this.streams) res.end();
@@ -49,7 +50,7 @@ export class ConnectionTracker {
 }
 
 /** Stops `server`; resolves when every connection is closed or the grace period is over. */
-export async function shutdown(server: Server, tracker: ConnectionTracker, graceMs: number): Promise<void> {
+export async function shutdown(server: ProxyListener, tracker: ConnectionTracker, graceMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   tracker.beginStop(server);
   let timer: NodeJS.Timeout | undefined;

@@ -13,7 +13,7 @@ export function buildStages(config: ProxyConfig): Stage[] {
   const { filter, staticFiles, apiPrefix, corsAllowedOrigins } = config;
   return [
     filter && createHostFilter(filter.acceptHosts),
-    config.originGuard ? createOriginGuard(corsAllowedOrigins, 'http') : undefined,
+    config.originGuard ? createOriginGuard(corsAllowedOrigins, config.tls === undefined ? 'http' : 'https') : undefined,
     corsAllowedOrigins.rules.length > 0 ? createCors(corsAllowedOrigins) : undefined,
     staticFiles && createStaticFiles({ ...staticFiles, apiPrefix }),
     createApiPrefix(apiPrefix),

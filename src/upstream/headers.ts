@@ -75,8 +75,9 @@ export function buildUpstreamHeaders(
     const name = rawHeaders[i]!;
     const value = rawHeaders[i + 1]!;
     const lower = name.toLowerCase();
-    // Host is rewritten below; Expect is answered by our own server (Node sends 100 Continue).
-    if (lower === 'host' || lower === 'expect') continue;
+    // Host is rewritten below; Expect is answered by our own server (Node sends 100 Continue);
+    // HTTP/2's pseudo-headers (`:method`, `:authority`…) describe the request to us, not upstream.
+    if (lower === 'host' || lower === 'expect' || lower.charCodeAt(0) === 58) continue;
     if (!keep.has(lower)) {
       if (HOP_BY_HOP.has(lower) && !(lower === 'te' && value.trim().toLowerCase() === 'trailers')) continue;
       if (listed?.has(lower)) continue;

@@ -115,7 +115,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter {
     if (this.res.destroyed || this.res.writableEnded) controller.abort(CLIENT_GONE);
   }
 
-  onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+  onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (this.res.destroyed) return controller.abort(CLIENT_GONE);
     if (statusCode < 200) return; // 1xx informational: the final response follows.
     if (statusCode === 401 && this.onUnauthorized !== undefined) {
@@ -131,7 +131,8 @@ export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter {
     headers['audit-id'] = this.ctx.auditId;
     stripResponseHopHeaders(headers);
     replaceCorsHeaders(headers, this.ctx.forwarded?.responseHeaders);
-    this.res.writeHead(statusCode, statusMessage, headers);
+    // No reason phrase: HTTP/2 has none, and Go's ReverseProxy sends the standard one too.
+    this.res.writeHead(statusCode, headers);
     // A watch or a followed log has no length: send the headers now, not with the first event.
     if (headers['content-length'] === undefined) {
       this.res.flushHeaders();

@@ -2,8 +2,13 @@
 // example page (examples/browser/) lists pods and follows a watch from the proxy's own origin and
 // from an allowed second origin; a page of a foreign origin gets nothing through fetch, a no-cors
 // POST, a <form> or a WebSocket, and the API server sees none of those requests; with
-// --origin-guard=false the same page does reach it, which is what the guard is for.
+// --origin-guard=false the same page does reach it, which is what the guard is for. Over
+// --local-tls, with the local CA trusted in the browser profile by the command the proxy prints,
+// the page runs over HTTP/2 and holds 20 watches at once, all receiving events.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -57,9 +62,10 @@ async function serve(t: Test, host: string, body: (path: string) => string | und
   return `http://${host === '127.0.0.1' ? '127.0.0.1' : 'localhost'}:${(server.address() as AddressInfo).port}`;
 }
 
-async function launch(t: Test): Promise<Browser> {
+/** `home`: the HOME the browser runs with, whose NSS database (~/.pki/nssdb) holds its trusted CAs. */
+async function launch(t: Test, home?: string): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run bash test/browser/setup.sh (or set CHROMIUM_PATH)`);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000, ...(home === undefined ? {} : { env: { ...process.env, HOME: home } }) });
   t.teardown(() => browser.close());
   return browser;
 }
@@ -121,4 +127,57 @@ void t.test('a foreign page gets nothing through, and the API server sees none o
       t.ok(reached.length >= 3, `with --origin-guard=false the same page reaches the API server: ${reached.join(', ')}`);
     }
   }
+});
+
+/** What a page reports after opening `count` watches with fetch streaming and seeing `pod` on each. */
+const WATCHES_SCRIPT = `async ([count, pod]) => {
+  const seen = new Array(count).fill(false);
+  const started = new Array(count).fill(false);
+  window.watchesStarted = () => started.every(Boolean);
+  const watch = async (i) => {
+    const response = await fetch('/api/v1/namespaces/default/pods?watch=1&resourceVersion=0&n=' + i);
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes(pod)) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      text += value;
+      started[i] = true;
+    }
+    seen[i] = true;
+    reader.cancel();
+  };
+  window.watching = Promise.all(seen.map((_, i) => watch(i))).then(() => ({
+    seen: seen.filter(Boolean).length,
+    protocols: [...new Set(performance.getEntriesByType('resource').filter((e) => e.name.includes('watch=1')).map((e) => e.nextHopProtocol))],
+  }));
+}`;
+
+void t.test('over --local-tls, trusted as the proxy says, the page speaks HTTP/2 and holds 20 watches', async (t) => {
+  const run = promisify(execFile);
+  const cluster = await startTestCluster(t);
+  const certsDir = join(cluster.dir, 'certs');
+  const proxy = await proxyFor(t, cluster, '--local-tls', '--certs-dir', certsDir);
+  // The user's step, as printed at start: the CA into the browser profile's NSS database.
+  const trust = /trust it in a Chrome, Chromium or Firefox profile: (.*)$/m.exec(proxy.stdout())?.[1];
+  t.ok(trust, 'the proxy printed how to trust its CA in a browser profile');
+  const home = join(cluster.dir, 'home');
+  mkdirSync(join(home, '.pki', 'nssdb'), { recursive: true });
+  await run('certutil', ['-N', '-d', `sql:${home}/.pki/nssdb`, '--empty-password'], { timeout: 30_000 });
+  await run('sh', ['-c', trust!], { env: { ...process.env, HOME: home }, timeout: 30_000 });
+  const browser = await launch(t, home);
+
+  const page = await browser.newPage();
+  await page.goto(`https://localhost:${proxy.port}/static/index.html`, { timeout: 15_000 });
+  await page.waitForSelector('body[data-watching="true"]', { timeout: 15_000 });
+  t.equal(await page.getAttribute('body', 'data-error'), null, 'the example page works over HTTPS, certificate trusted');
+
+  const pod = 'h2-watched';
+  await page.evaluate(`(${WATCHES_SCRIPT})([20, ${JSON.stringify(pod)}])`);
+  await page.waitForFunction('window.watchesStarted()', undefined, { timeout: 15_000 });
+  cluster.api.createPod('default', pod);
+  const result = await page.evaluate<{ seen: number; protocols: string[] }>('window.watching');
+  t.equal(result.seen, 20, 'all 20 watches (and the page\'s own) received the event');
+  t.same(result.protocols, ['h2'], 'over HTTP/2: one connection carries them, past the six a browser opens per host');
+  await page.close();
 });

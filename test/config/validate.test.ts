@@ -16,6 +16,7 @@ const base: ProxyOptions = {
   disableFilter: false,
   corsAllowedOrigins: '',
   originGuard: true,
+  localTls: false,
   allowExec: false,
   keepaliveMs: 0,
   appendServerPath: false,
