@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   KAP_PROXY_UNREACHABLE: [503, 'ServiceUnavailable'],
   KAP_PROXY_TIMEOUT: [504, 'Timeout'],
   KAP_PROXY_FAILED: [502, 'BadGateway'],
+  KAP_INTERNAL_ERROR: [500, 'InternalError'],
 } as const satisfies Record<string, readonly [number, StatusReason]>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -17,6 +17,16 @@ function integer(flag: string, value: string, problems: string[]): number {
   return 0;
 }
 
+const BYTE_UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 * 1024 };
+
+/** A byte count as Kubernetes quantities write it: `65536`, `64Ki`, `1Mi`. */
+function bytes(flag: string, value: string, problems: string[]): number {
+  const match = /^(\d+)(Ki|Mi)?$/.exec(value.trim());
+  if (match !== null) return Number(match[1]) * BYTE_UNITS[match[2] ?? '']!;
+  problems.push(`--${flag}: ${JSON.stringify(value)} is not a byte count (e.g. 65536, 64Ki, 1Mi)`);
+  return 0;
+}
+
 /** Drops keys whose value is undefined, so optional fields stay absent. */
 function defined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
@@ -37,6 +47,19 @@ export function optionsFromFlags(flags: ParsedFlags, problems: string[]): ProxyO
     disableFilter: flags['disable-filter'],
     corsAllowedOrigins: flags['cors-allowed-origins'],
     originGuard: flags['origin-guard'],
+    auditPolicyFile: flags['audit-policy-file'],
+    auditLogPath: flags['audit-log-path'],
+    auditLogMaxAge: integer('audit-log-maxage', flags['audit-log-maxage'], problems),
+    auditLogMaxBackup: integer('audit-log-maxbackup', flags['audit-log-maxbackup'], problems),
+    auditLogMaxSize: integer('audit-log-maxsize', flags['audit-log-maxsize'], problems),
+    auditLogCompress: flags['audit-log-compress'],
+    auditWebhookConfigFile: flags['audit-webhook-config-file'],
+    auditWebhookMode: flags['audit-webhook-mode'],
+    auditWebhookBatchMaxSize: integer('audit-webhook-batch-max-size', flags['audit-webhook-batch-max-size'], problems),
+    auditWebhookBatchMaxWaitMs: duration('audit-webhook-batch-max-wait', flags['audit-webhook-batch-max-wait'], problems),
+    auditWebhookInitialBackoffMs: duration('audit-webhook-initial-backoff', flags['audit-webhook-initial-backoff'], problems),
+    auditBodyLimit: bytes('audit-body-limit', flags['audit-body-limit'], problems),
+    auditRedact: flags['audit-redact'],
     tlsCertFile: flags['tls-cert-file'],
     tlsPrivateKeyFile: flags['tls-private-key-file'],
     localTls: flags['local-tls'],

@@ -6,7 +6,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hasIdentity, selectCredentials, type CredentialRuntime } from '../credentials/select-credentials.js';
 import { NO_CREDENTIALS } from '../credentials/credentials.js';
-import { describeIdentity } from '../credentials/identity.js';
+import { actingUsers, describeIdentity } from '../credentials/identity.js';
+import { auditConfig } from './audit-config.js';
 import { impersonationHeaders } from '../credentials/impersonation.js';
 import { removedAuthProviderMessage } from '../credentials/removed-auth-providers.js';
 import { loadUpstreamTls } from '../credentials/tls-material.js';
@@ -205,6 +206,8 @@ export async function completeConfig(options: ProxyOptions, env: Environment, ru
   warnings.push(...exposureWarnings(listen));
   const tls = listenerTls(options, env);
   warnings.push(...expiryWarnings(tls));
+  const impersonate = upstream.impersonation.length > 0 ? kubeconfig.user.impersonate : undefined;
+  const audit = await auditConfig(options, stateDirectory(env), actingUsers(upstream.tls?.cert, kubeconfig.user.name, impersonate), warnings);
   const apiPrefix = withTrailingSlash(options.apiPrefix);
   return Object.freeze({
     listen,
@@ -217,6 +220,7 @@ export async function completeConfig(options: ProxyOptions, env: Environment, ru
     upstream,
     verbosity: options.verbosity,
     ...(options.metricsAddress === undefined ? {} : { metrics: parseHostPort(options.metricsAddress) }),
+    ...(audit === undefined ? {} : { audit }),
     identity: `${identity.summary} against ${upstream.server.origin}${upstream.proxy === undefined ? '' : ` through proxy ${describeProxy(upstream.proxy)}`}`,
     warnings,
   });

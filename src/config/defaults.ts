@@ -10,6 +10,13 @@ export const DEFAULT_REJECT_PATHS = '^/api/.*/pods/.*/exec,^/api/.*/pods/.*/atta
 export const DEFAULT_ACCEPT_HOSTS = '^localhost$,^127\\.0\\.0\\.1$,^\\[::1\\]$';
 export const DEFAULT_REJECT_METHODS = '^$';
 
+/** kube-apiserver's audit log rotation defaults since 2026-02 (apiserver 385343a): 100 MB, 366 days, 100 files. */
+export const AUDIT_LOG = { maxSizeMB: 100, maxAgeDays: 366, maxBackups: 100 } as const;
+/** kube-apiserver's webhook batching defaults (pkg/server/options/audit.go). */
+export const AUDIT_WEBHOOK = { batchMaxSize: 400, batchMaxWaitMs: 30_000, initialBackoffMs: 10_000 } as const;
+/** Body bytes kept per audited request or response. */
+export const AUDIT_BODY_LIMIT = '64Ki';
+
 /** How long in-flight requests may run after SIGINT/SIGTERM before their sockets are closed. */
 export const SHUTDOWN_GRACE_MS = 5_000;
 /**

@@ -19,6 +19,22 @@ export interface ProxyOptions {
   readonly corsAllowedOrigins: string;
   /** Refuse requests from web pages of other origins (on unless turned off). */
   readonly originGuard: boolean;
+  /** kube-apiserver's audit flags, same names and meanings; audit is on with a log path or a webhook. */
+  readonly auditPolicyFile?: string;
+  readonly auditLogPath?: string;
+  readonly auditLogMaxAge: number;
+  readonly auditLogMaxBackup: number;
+  readonly auditLogMaxSize: number;
+  readonly auditLogCompress: boolean;
+  readonly auditWebhookConfigFile?: string;
+  readonly auditWebhookMode: string;
+  readonly auditWebhookBatchMaxSize: number;
+  readonly auditWebhookBatchMaxWaitMs: number;
+  readonly auditWebhookInitialBackoffMs: number;
+  /** Bytes of a request or response body kept for the audit event. */
+  readonly auditBodyLimit: number;
+  /** Replace Secret data and credential fields in audited bodies. */
+  readonly auditRedact: boolean;
   /** Serve HTTPS (HTTP/2 and HTTP/1.1) with this certificate and key, both PEM files. */
   readonly tlsCertFile?: string;
   readonly tlsPrivateKeyFile?: string;

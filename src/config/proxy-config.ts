@@ -7,6 +7,7 @@ import type { RuleList } from '../stages/rules.js';
 import type { Credentials } from '../credentials/credentials.js';
 import type { UpstreamTls } from '../credentials/tls-material.js';
 import type { ListenerTls } from '../credentials/certificates/listener-tls.js';
+import type { AuditConfig } from './audit-config.js';
 import type { HeaderRecording } from '../observe/verbosity.js';
 
 export type ListenTarget =
@@ -59,6 +60,8 @@ export interface ProxyConfig {
   readonly verbosity: number;
   /** Where /metrics, /healthz and /readyz are served; absent: nowhere. */
   readonly metrics?: { readonly host: string; readonly port: number };
+  /** The audit log, with --audit-log-path or --audit-webhook-config-file. */
+  readonly audit?: AuditConfig;
   /** Who the proxy acts as, for the start-up log: never a secret. */
   readonly identity: string;
   /** Messages to print at start, kubectl's wording where it has one. */

@@ -72,6 +72,10 @@ export function validateOptions(options: ProxyOptions): string[] {
     problems.push(`${options.tlsCertFile === undefined ? '--tls-private-key-file' : '--tls-cert-file'}: needs ${options.tlsCertFile === undefined ? '--tls-cert-file' : '--tls-private-key-file'} too`);
   }
   if (options.localTls && options.tlsCertFile !== undefined) problems.push('--local-tls and --tls-cert-file cannot be used together: choose the local CA or your own certificate');
+  if (options.auditWebhookBatchMaxSize < 1) problems.push('--audit-webhook-batch-max-size: must be at least 1');
+  if (options.auditWebhookBatchMaxWaitMs <= 0) problems.push('--audit-webhook-batch-max-wait: must be positive');
+  if (options.auditWebhookInitialBackoffMs <= 0) problems.push('--audit-webhook-initial-backoff: must be positive');
+  if (options.auditLogPath === '') problems.push('--audit-log-path: the path is empty (use - for stdout)');
   if (options.certsDir !== undefined && !options.localTls) problems.push('--certs-dir: only used with --local-tls');
   if (options.metricsAddress !== undefined && parseHostPort(options.metricsAddress) === undefined) {
     problems.push(`--metrics-address: ${JSON.stringify(options.metricsAddress)} is not HOST:PORT (e.g. 127.0.0.1:9090, [::1]:0)`);

@@ -45,3 +45,27 @@ export function describeIdentity(
   if (impersonate !== undefined) parts.push(`impersonating ${impersonate.user}`);
   return { summary: parts.length === 0 ? 'no credentials' : parts.join('; '), warnings };
 }
+
+/** The user the API server sees, as far as the proxy can tell without asking it. */
+export interface ActingUser {
+  readonly username: string;
+  readonly groups: readonly string[];
+  readonly uid?: string;
+  /** Where the name came from: the API server authenticates a client certificate first. */
+  readonly source: 'client-certificate' | 'kubeconfig-user' | 'impersonation';
+}
+
+/** The client certificate's CN and O values, which the API server reads as user and groups. */
+function certificateUser(cert: Buffer): ActingUser {
+  const fields = new X509Certificate(cert).subject.split('\n');
+  const values = (key: string) => fields.filter((field) => field.startsWith(`${key}=`)).map((field) => field.slice(key.length + 1));
+  return { username: values('CN')[0] ?? '', groups: values('O'), source: 'client-certificate' };
+}
+
+/** Who the proxy acts as, for the audit log: the certificate's subject, else the kubeconfig user's name; and whom it impersonates. */
+export function actingUsers(cert: Buffer | undefined, kubeconfigUser: string, impersonate: Impersonation | undefined): { user: ActingUser; impersonated?: ActingUser } {
+  const user: ActingUser = cert === undefined ? { username: kubeconfigUser, groups: [], source: 'kubeconfig-user' } : certificateUser(cert);
+  if (impersonate === undefined) return { user };
+  const impersonated: ActingUser = { username: impersonate.user, groups: impersonate.groups, ...(impersonate.uid === undefined ? {} : { uid: impersonate.uid }), source: 'impersonation' };
+  return { user, impersonated };
+}

@@ -73,6 +73,19 @@ export class ProxyMetrics {
     registers: [this.registry],
   });
 
+  private readonly auditEvents = new Counter({
+    name: 'kube_auth_proxy_audit_events_total',
+    help: 'Audit events handed to the audit backends, by stage.',
+    labelNames: ['stage'] as const,
+    registers: [this.registry],
+  });
+  private readonly auditDropped = new Counter({
+    name: 'kube_auth_proxy_audit_events_dropped_total',
+    help: 'Audit events lost, by backend: only when a bounded buffer or the webhook spool is full.',
+    labelNames: ['backend'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     // Both directions show from the first scrape on.
     for (const direction of ['to_upstream', 'to_client']) this.upgradedBytes.inc({ direction }, 0);
@@ -124,6 +137,14 @@ export class ProxyMetrics {
     if (session === undefined) return;
     this.upgradedBytes.inc({ direction: 'to_upstream' }, session.bytesToUpstream);
     this.upgradedBytes.inc({ direction: 'to_client' }, session.bytesToClient);
+  }
+
+  auditEvent(stage: string): void {
+    this.auditEvents.inc({ stage });
+  }
+
+  auditEventsDropped(backend: string, count: number): void {
+    this.auditDropped.inc({ backend }, count);
   }
 
   upstreamConnected(socket: Socket, pool: string): void {

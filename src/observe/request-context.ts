@@ -1,10 +1,11 @@
 // One request's context, made at the listener for plain requests and upgrades alike, and handed
-// to every step that follows (stages' outcome, forwarder or upgrader, log line, metrics, next the
+// to every step that follows (stages' outcome, forwarder or upgrader, log line, metrics, the
 // audit log): its Audit-ID, its clock, what was forwarded and how the API server names it, a
 // child logger bound to the ID, and who answered.
 
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { RequestAudit } from '../audit/request-audit.js';
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from './logger.js';
 import type { RequestInfo } from './request-info.js';
@@ -37,6 +38,8 @@ export class RequestContext {
   forwarded?: Forwarded;
   /** Set when the answer is the proxy's own refusal or failure (errors.ts). */
   code?: ErrorCode;
+  /** Set when the audit policy records this request (--audit-log-path, --audit-webhook-config-file). */
+  audit?: RequestAudit;
   private child?: Logger;
 
   constructor(

@@ -5,7 +5,11 @@ import type { Socket } from 'node:net';
 import { unlinkSync } from 'node:fs';
 import type { ProxyConfig, UpstreamConfig } from '../config/proxy-config.js';
 import { SHUTDOWN_GRACE_MS } from '../config/defaults.js';
-import { ProxyError } from '../errors.js';
+import type { Auditor } from '../audit/auditor.js';
+import { createAuditor } from '../audit/create-auditor.js';
+import type { AuditEvent } from '../audit/event.js';
+import { messageOf, ProxyError } from '../errors.js';
+import { whoAmI } from '../upstream/who-am-i.js';
 import type { Logger } from '../observe/logger.js';
 import { ProxyMetrics } from '../observe/metrics.js';
 import { RequestContext } from '../observe/request-context.js';
@@ -18,6 +22,7 @@ import { createHttpsServer } from './https-server.js';
 import { listen, type ProxyListener } from './listen.js';
 import { startMetricsServer } from './metrics-server.js';
 import { writeRawAnswer } from './raw-answer.js';
+import { auditAnswer, beginAudit, finishAudit } from './audit-hooks.js';
 import { createRequestHandler, routeRequest, writeProxyError } from './request-handler.js';
 import { createRequestLog, createUpgradeLog, requestFields } from './request-log.js';
 import { ConnectionTracker, shutdown } from './shutdown.js';
@@ -42,6 +47,8 @@ interface Wiring {
   readonly stages: readonly Stage[];
   readonly metrics: ProxyMetrics | undefined;
   readonly tracker: ConnectionTracker;
+  /** With --audit-log-path or --audit-webhook-config-file. */
+  readonly auditor: Auditor | undefined;
 }
 
 /**
@@ -66,14 +73,24 @@ function servePlainRequests(server: ProxyListener, wiring: Wiring, pools: Upstre
       metrics?.streamOpened(res);
     },
   });
-  const handle = createRequestHandler(wiring.stages, forwarder);
+  const handle = createRequestHandler(wiring.stages, forwarder, wiring.auditor);
   const logRequest = createRequestLog(logger, config.verbosity, upstream.server.origin);
   server.on('request', (req, res) => {
     const ctx = new RequestContext(req, logger);
     tracker.trackResponse(res);
     logRequest(ctx, res);
     if (metrics !== undefined) res.once('close', () => metrics.requestDone(ctx, res));
-    handle(ctx, res);
+    if (wiring.auditor !== undefined) res.once('close', () => finishAudit(ctx, res.headersSent ? res.statusCode : undefined, res.writableFinished, tracker.isStopping));
+    try {
+      handle(ctx, res);
+    } catch (err) {
+      // A bug of ours: the client gets a 500 Status, the audit log a Panic event, the log the stack.
+      ctx.audit?.panic(err);
+      ctx.code = 'KAP_INTERNAL_ERROR';
+      ctx.log.error({ ...requestFields(ctx), err }, 'Panic while handling request');
+      if (res.headersSent) res.destroy();
+      else writeProxyError(ctx, res, new ProxyError('KAP_INTERNAL_ERROR', 'internal error in kube-auth-proxy; see its log'));
+    }
   });
 }
 
@@ -84,9 +101,11 @@ function serveUpgrades(server: ProxyListener, wiring: Wiring): void {
   const upgrade = createUpgrader(upstream, {
     onError: (ctx, client, error) => {
       logFailure(ctx, error, 'Error while proxying upgrade');
+      ctx.audit?.setStatus(error.statusCode, error.message, error.reason);
       writeRawAnswer(client, errorAnswer(error), ctx.auditId);
     },
     onDone: (ctx, report) => {
+      finishAudit(ctx, report.status, report.closedBy === undefined || report.session !== undefined, tracker.isStopping);
       logUpgrade?.(ctx, report);
       if (report.status !== undefined && ctx.forwarded !== undefined) metrics?.upgradeDone(ctx.forwarded.info, report.status, report.session);
     },
@@ -100,11 +119,14 @@ function serveUpgrades(server: ProxyListener, wiring: Wiring): void {
     /** Answered by the proxy itself (a filter, a bad request): logged like the forwarded ones, not counted. */
     const answer = (result: Answer) => {
       if (result.code !== undefined) ctx.code = result.code;
+      auditAnswer(ctx, result);
       writeRawAnswer(socket, result, ctx.auditId);
       const ms = ctx.timeline.phases().total;
+      finishAudit(ctx, result.statusCode, true, false);
       logUpgrade?.(ctx, { status: result.statusCode, auditId: ctx.auditId, ms, phases: { total: ms } });
     };
     const route = routeRequest(wiring.stages, req, true);
+    beginAudit(wiring.auditor, ctx, route);
     if ('info' in route) {
       ctx.forwarded = route;
       return upgrade(ctx, socket, early);
@@ -114,13 +136,35 @@ function serveUpgrades(server: ProxyListener, wiring: Wiring): void {
   });
 }
 
+/** Asks the API server who the proxy is, for the audit log; until it answers (or if it cannot), the local guess stands. */
+function identifyForAudit(auditor: Auditor, pools: UpstreamPools, upstream: UpstreamConfig, logger: Logger): void {
+  whoAmI(pools, upstream).then(
+    (user) => {
+      if (user === undefined) return logger.info({ source: auditor.userSource, user: auditor.user.username }, 'audit: no SelfSubjectReview from the API server; events name the user the credentials suggest');
+      auditor.identify(user);
+      logger.info({ user: user.username, groups: user.groups }, 'audit: the API server names the proxy\'s user (SelfSubjectReview)');
+    },
+    (err: unknown) => logger.info({ error: messageOf(err) }, 'audit: SelfSubjectReview failed; events name the user the credentials suggest'),
+  );
+}
+
 export async function startProxy(config: ProxyConfig, logger: Logger): Promise<RunningProxy> {
   const metrics = config.metrics === undefined ? undefined : new ProxyMetrics();
   // With metrics, credential fetches are counted on their way through.
   const upstream = metrics === undefined ? config.upstream : { ...config.upstream, credentials: metrics.countFetches(config.upstream.credentials) };
   const pools = new UpstreamPools(upstream, metrics && ((socket, kind) => metrics.upstreamConnected(socket, kind)));
   metrics?.watchQueues(pools.waits);
-  const wiring: Wiring = { config, upstream, logger, stages: buildStages(config), metrics, tracker: new ConnectionTracker() };
+  const auditor =
+    config.audit &&
+    createAuditor(config.audit, {
+      error: (backend, message) => logger.error({ backend }, `audit: ${message}`),
+      dropped: (backend, count) => {
+        logger.error({ backend, count }, 'audit: events dropped');
+        metrics?.auditEventsDropped(backend, count);
+      },
+      ...(metrics === undefined ? {} : { event: (event: AuditEvent) => metrics.auditEvent(event.stage) }),
+    });
+  const wiring: Wiring = { config, upstream, logger, stages: buildStages(config), metrics, tracker: new ConnectionTracker(), auditor };
   // No request timeout (watches and uploads take as long as they take, as in kubectl); 64 KiB
   // stream buffers so that large bodies move in fewer, larger writes.
   const server: ProxyListener = config.tls === undefined ? createServer({ requestTimeout: 0, highWaterMark: 64 * 1024 }) : createHttpsServer(config.tls, logger);
@@ -128,6 +172,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
   serveUpgrades(server, wiring);
 
   const address = await listen(server, config.listen);
+  if (auditor !== undefined) identifyForAudit(auditor, pools, upstream, logger);
   const metricsServer = metrics && config.metrics && (await startMetricsServer(config.metrics, metrics, upstream.credentials));
   return {
     address,
@@ -139,6 +184,8 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
       await shutdown(server, wiring.tracker, graceMs);
       // Whatever is still running upstream was cut above; don't wait for it.
       await pools.destroy();
+      // Every request has had its final event by now (those still open get one here): flush them.
+      await auditor?.close();
       if (config.listen.kind === 'unix') {
         try {
           unlinkSync(config.listen.path);

@@ -6,7 +6,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ProxyError } from '../errors.js';
 import type { Forwarded, RequestContext } from '../observe/request-context.js';
 import { isLongRunning, requestInfo, type RequestInfo } from '../observe/request-info.js';
+import type { Auditor } from '../audit/auditor.js';
 import type { Forwarder } from '../upstream/forward.js';
+import { auditAnswer, beginAudit } from './audit-hooks.js';
 import { errorAnswer, movedPermanently } from '../stages/answers.js';
 import { hostWithoutPort } from '../stages/host-filter.js';
 import { encodePath, parseRequestTarget } from '../stages/request-target.js';
@@ -86,6 +88,7 @@ function withHeaders(result: Answer | Serve, extra: Readonly<Record<string, stri
 /** Writes one of the proxy's own answers, with the request's Audit-ID. */
 export function writeAnswer(ctx: RequestContext, res: ServerResponse, answer: Answer): void {
   if (answer.code !== undefined) ctx.code = answer.code;
+  auditAnswer(ctx, answer);
   res.writeHead(answer.statusCode, { ...answer.headers, 'audit-id': ctx.auditId, 'content-length': Buffer.byteLength(answer.body) });
   res.end(res.req.method === 'HEAD' ? undefined : answer.body);
 }
@@ -99,9 +102,10 @@ export function writeProxyError(ctx: RequestContext, res: ServerResponse, error:
 
 export type RequestHandler = (ctx: RequestContext, res: ServerResponse) => void;
 
-export function createRequestHandler(stages: readonly Stage[], forwarder: Forwarder): RequestHandler {
+export function createRequestHandler(stages: readonly Stage[], forwarder: Forwarder, auditor?: Auditor): RequestHandler {
   return (ctx, res) => {
     const route = routeRequest(stages, ctx.req, false);
+    beginAudit(auditor, ctx, route);
     if ('info' in route) {
       ctx.forwarded = route;
       return forwarder.forward(ctx, res);

@@ -35,6 +35,11 @@ export class ConnectionTracker {
     if (this.stopping !== undefined) socket.end();
   }
 
+  /** True from the start of a stop on. */
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
   /** Ends streams now and closes idle connections; in-flight requests carry on. */
   beginStop(server: ProxyListener): void {
     this.stopping = server;

@@ -3,6 +3,9 @@
 // Requests that can be replayed are sent once more after a 401 with refreshed credentials.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline, Transform, type Readable } from 'node:stream';
+import type { BodyCapture } from '../audit/body-capture.js';
+import { ANNOTATION } from '../audit/request-audit.js';
 import type { Dispatcher } from 'undici';
 import type { UpstreamConfig } from '../config/proxy-config.js';
 import { NOTHING, type AuthMaterial } from '../credentials/credentials.js';
@@ -30,7 +33,7 @@ export interface Forwarder {
   forward(ctx: RequestContext, res: ServerResponse): void;
 }
 
-type Body = IncomingMessage | Buffer | null;
+type Body = Readable | Buffer | null;
 
 /** One request on its way upstream, as sent the first time and again after a 401. */
 interface Outgoing {
@@ -57,6 +60,22 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
       if (!req.complete) reject(new Error('client closed the connection'));
     });
   });
+}
+
+/**
+ * The request body as it streams upstream, its first bytes kept for the audit event. A client
+ * that aborts fails the copy too, so undici aborts the request rather than wait for more body.
+ */
+function capturing(req: IncomingMessage, capture: BodyCapture): Readable {
+  const copy = new Transform({
+    highWaterMark: 64 * 1024,
+    transform(chunk: Buffer, _encoding, done) {
+      capture.add(chunk);
+      done(null, chunk);
+    },
+  });
+  pipeline(req, copy, () => undefined);
+  return copy;
 }
 
 export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, events: ForwardEvents): Forwarder {
@@ -103,6 +122,7 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
       return undefined;
     }
     return () => {
+      out.ctx.audit?.annotate(ANNOTATION.replayed, 'true');
       refreshed.then(
         (fresh) => send(out, body, fresh, false),
         (err: unknown) => events.fail(out.ctx, out.res, credentialFailure(err)),
@@ -115,6 +135,7 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
       const { req, timeline } = ctx;
       const { path, query, longRunning } = ctx.forwarded!;
       const hasBody = hasRequestBody(req);
+      const captured = hasBody ? ctx.audit?.requestBody : undefined;
       const pool: PoolKind = !longRunning ? 'requests' : hasBody ? 'streams-h1' : 'streams';
       const out: Outgoing = { ctx, req, res, target: upstream.pathPrefix + path + query, pool };
       // A client's own Authorization is forwarded as is (client-go's wrappers step aside): ours
@@ -122,11 +143,13 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
       const auth = sendsOwnAuthorization(req, upstream) ? NOTHING : credentials.current();
       const bufferBody = hasBody && auth !== NOTHING && credentials.unauthorized !== undefined && replayableLength(req) !== undefined;
       // The fast path: static credentials, or a cached plugin result, and nothing to buffer.
-      if (!(auth instanceof Promise) && !bufferBody) {
+      if (!(auth instanceof Promise) && !bufferBody && captured === undefined) {
         return send(out, hasBody ? req : null, auth, !hasBody);
       }
       if (auth instanceof Promise) void auth.then(() => (timeline.credentialsAt = performance.now()), () => undefined);
-      const body: Promise<Body> = bufferBody ? readBody(req) : Promise.resolve(hasBody ? req : null);
+      const body: Promise<Body> = bufferBody
+        ? readBody(req).then((buffer) => (captured?.add(buffer), buffer))
+        : Promise.resolve(!hasBody ? null : captured === undefined ? req : capturing(req, captured));
       Promise.all([auth, body]).then(
         ([ready, readyBody]) => send(out, readyBody, ready, readyBody === null || Buffer.isBuffer(readyBody)),
         (err: unknown) => events.fail(ctx, res, credentialFailure(err)),

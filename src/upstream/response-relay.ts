@@ -123,6 +123,11 @@ export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter {
       if (this.replay !== undefined) return;
     }
     this.timeline.firstByteAt = performance.now();
+    const audit = this.ctx.audit;
+    if (audit !== undefined) {
+      if (statusCode >= 400) audit.watchErrorBody();
+      if (this.ctx.forwarded?.longRunning === true) audit.responseStarted(statusCode);
+    }
     if (this.timeline.keepResponseHeaders) this.timeline.responseHeaders = { ...headers };
     if (this.serverTiming) headers['server-timing'] = appendTiming(headers['server-timing'], this.timeline.serverTiming());
     // kube-apiserver echoes the Audit-ID; another server may not, or may send another: the client
@@ -143,6 +148,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter {
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.replay !== undefined) return;
     this.timeline.responseBytes += chunk.length;
+    this.ctx.audit?.responseBody?.add(chunk);
     if (this.res.writableEnded) return controller.abort(CLIENT_GONE);
     if (this.chunks++ > 0 && !this.corked) {
       this.corked = true;

@@ -68,6 +68,7 @@ function relayAnswer(upstream: UpstreamConfig, up: Dialled, answer: ResponseHead
   if (upstream.record.responseHeaders) record.responseHeaders = headHeaders(head);
   if (status === 101) {
     up.answered();
+    record.ctx.audit?.responseStarted(101);
     const sessionStart = performance.now();
     const tally: Tally = { toUpstream: early.length, toClient: rest.length };
     client.write(Buffer.concat([head, rest]));
