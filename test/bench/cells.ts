@@ -1,14 +1,19 @@
 // What the bench measures: the targets (no proxy, kubectl proxy, ours) and the load cells each
 // of them is put through, in the issue's terms.
 
-export const TARGET_NAMES = ['direct', 'kubectl', 'ours'] as const;
+export const TARGET_NAMES = ['direct', 'kubectl', 'ours', 'ours-audit', 'ours-audit-rr'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 export const TARGET_LABELS: Record<TargetName, string> = {
   direct: 'direct',
   kubectl: 'kubectl proxy',
   ours: 'kube-auth-proxy',
+  'ours-audit': 'ours, audit Metadata',
+  'ours-audit-rr': 'ours, audit RequestResponse',
 };
+
+/** With --audit: ours again, writing an audit log at each level (what the audit log costs). */
+export const AUDIT_TARGETS = ['ours-audit', 'ours-audit-rr'] as const satisfies readonly TargetName[];
 
 /** A running target: where wrk sends its requests and, for a proxy, which process to watch. */
 export interface Target {
@@ -43,7 +48,13 @@ export const UPGRADE_ACK = 'received\n';
 export const WATCH_PATH = '/api/v1/namespaces/bench/pods';
 export const WATCH_EVENT_PATH = '/test/watch-event';
 
-/** Sizes of the upstream's cached `/test/list` bodies. */
+/**
+ * Lists are served at a resource path, so that an audit policy's RequestResponse level keeps
+ * their bodies (kube-apiserver, and the proxy, keep none for non-resource paths such as /version).
+ */
+export const LIST_PATH = '/api/v1/namespaces/bench/configmaps';
+
+/** Sizes of the upstream's cached list bodies. */
 export const LIST_100K = 100 * 1024;
 export const LIST_20M = 20 * 1024 * 1024;
 
@@ -54,11 +65,16 @@ export const LIST_20M = 20 * 1024 * 1024;
 export const CELLS: readonly Cell[] = [
   { id: 'small-c1', label: 'small GET /version, c=1', path: '/version', connections: 1 },
   { id: 'small-c64', label: 'small GET /version, c=64', path: '/version', connections: 64 },
-  { id: 'list100k-c16', label: '~100 KB list, c=16', path: `/test/list?bytes=${LIST_100K}`, connections: 16 },
+  { id: 'list100k-c16', label: '~100 KB list, c=16', path: `${LIST_PATH}?bytes=${LIST_100K}`, connections: 16 },
   { id: 'upgrade-stream', label: 'upgraded stream, 1 conn', path: UPGRADE_PATH, connections: 1, kind: 'upgrade' },
   { id: 'watches', label: 'open watches, one event', path: WATCH_PATH, connections: 0, kind: 'watches' },
-  { id: 'list20m-c4', label: '~20 MB list, c=4', path: `/test/list?bytes=${LIST_20M}`, connections: 4 },
+  { id: 'list20m-c4', label: '~20 MB list, c=4', path: `${LIST_PATH}?bytes=${LIST_20M}`, connections: 4 },
 ];
+
+/** A cell's path on `upstream`: the example API server serves lists at /test/list only. */
+export function cellPath(cell: Cell, upstream: 'h2' | 'example'): string {
+  return upstream === 'example' ? cell.path.replace(LIST_PATH, '/test/list') : cell.path;
+}
 
 /** The cell whose peak RSS the report shows. */
 export const PEAK_CELL: CellId = 'list20m-c4';

@@ -1,5 +1,6 @@
 // Command-line options of `npm run bench`, and the one place that says which Node flags the
 // proxy under test runs with.
+import { CELL_IDS, type CellId } from './cells.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -28,6 +29,10 @@ export interface BenchOptions {
   readonly upgradeMiB: number;
   /** Watches held open at once in the watch cell; 0 skips it. */
   readonly watches: number;
+  /** Also measure ours with an audit log at Metadata and at RequestResponse. */
+  readonly audit: boolean;
+  /** Only these cells (default: all). */
+  readonly cells?: readonly CellId[];
 }
 
 /**
@@ -49,6 +54,8 @@ const USAGE = `usage: npm run bench -- [--duration SECONDS] [--rounds N] [--quic
   --node-flags  Node flags for kube-auth-proxy, space-separated (default "${PROXY_NODE_FLAGS.join(' ')}"; "" for none)
   --proxy-flags extra kube-auth-proxy flags, space-separated, e.g. "-v=6" or "--server-timing=false" (default none)
   --watches     watches held open at once in the watch cell (default 1000; 200 with --quick; 0 skips the cell)
+  --audit       also run ours with an audit log at Metadata and at RequestResponse (two more targets)
+  --cells       only these cells, comma-separated (${CELL_IDS.join(', ')})
   --upstream    h2 (default): a bench upstream offering h2 and http/1.1 like kube-apiserver;
                 example: examples/api-server-main.js, http/1.1 only (kubectl proxy then opens a TLS connection per request)`;
 
@@ -72,6 +79,8 @@ export function parseBenchOptions(args: readonly string[]): BenchOptions {
       upstream: { type: 'string', default: 'h2' },
       'upgrade-mib': { type: 'string' },
       watches: { type: 'string' },
+      audit: { type: 'boolean', default: false },
+      cells: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -88,5 +97,19 @@ export function parseBenchOptions(args: readonly string[]): BenchOptions {
   const proxyFlags = values['proxy-flags'].split(/\s+/).filter(Boolean);
   const watches = values.watches === '0' ? 0 : positiveNumber(values.watches, '--watches', quick ? 200 : 1000);
   if (!Number.isInteger(watches)) throw new Error(`--watches must be a whole number\n${USAGE}`);
-  return { durationS: positiveNumber(values.duration, '--duration', quick ? 2 : 5), rounds, quick, nodeFlags, proxyFlags, upstream: values.upstream, upgradeMiB, watches };
+  const cells = values.cells?.split(',').map((id) => id.trim());
+  const unknown = cells?.filter((id) => !(CELL_IDS as readonly string[]).includes(id)) ?? [];
+  if (unknown.length > 0) throw new Error(`--cells: unknown cell ${unknown.join(', ')} (cells: ${CELL_IDS.join(', ')})\n${USAGE}`);
+  return {
+    durationS: positiveNumber(values.duration, '--duration', quick ? 2 : 5),
+    rounds,
+    quick,
+    nodeFlags,
+    proxyFlags,
+    upstream: values.upstream,
+    upgradeMiB,
+    watches,
+    audit: values.audit,
+    ...(cells === undefined ? {} : { cells: cells as CellId[] }),
+  };
 }

@@ -1,6 +1,7 @@
 // One round of the bench: every cell against every target, interleaved (the order rotates so
 // no target always runs first), with the proxy's CPU and peak RSS read around each wrk run.
-import { CELLS, PEAK_CELL, TARGET_LABELS, type Cell, type CellId, type Target, type TargetName } from './cells.js';
+import type { UpstreamKind } from './options.js';
+import { cellPath, CELLS, PEAK_CELL, TARGET_LABELS, type Cell, type CellId, type Target, type TargetName } from './cells.js';
 import { probe } from './probe.js';
 import { cpuSeconds, memory, resetPeak } from './proc-stats.js';
 import { runUpgradeStream } from './upgrade-stream.js';
@@ -47,6 +48,9 @@ export interface RoundContext {
   /** Watches held open at once in the watch cell; 0 skips the cell. */
   watches: number;
   targets: readonly Target[];
+  upstream: UpstreamKind;
+  /** Only these cells (--cells); undefined: all. */
+  cells: readonly CellId[] | undefined;
   /** Progress lines go here (stderr), never to stdout. */
   log: (line: string) => void;
 }
@@ -100,7 +104,7 @@ async function afterCellProblems(target: Target): Promise<string[]> {
 
 async function wrkCell(ctx: RoundContext, round: number, cell: Cell, target: Target): Promise<CellRun> {
   try {
-    const result = await runWrk(ctx.wrk, ctx.script, { url: target.url + cell.path, connections: cell.connections, durationS: ctx.durationS, headers: target.headers });
+    const result = await runWrk(ctx.wrk, ctx.script, { url: target.url + cellPath(cell, ctx.upstream), connections: cell.connections, durationS: ctx.durationS, headers: target.headers });
     return fromWrk(round, cell, target, result);
   } catch (err) {
     const zero: WrkResult = { durationUs: ctx.durationS * 1e6, requests: 0, bytes: 0, connect: 0, read: 0, write: 0, status: 0, timeout: 0, p50Us: NaN, p99Us: NaN };
@@ -193,9 +197,10 @@ export async function runRound(ctx: RoundContext, round: number): Promise<CellRu
   for (const [index, cell] of CELLS.entries()) {
     if (cell.kind === 'upgrade' && ctx.upgradeBytes === undefined) continue;
     if (cell.kind === 'watches' && ctx.watches === 0) continue;
+    if (ctx.cells !== undefined && !ctx.cells.includes(cell.id)) continue;
     for (const target of rotate(ctx.targets, round + index)) {
       const run = await measureCell(ctx, round, cell, target);
-      ctx.log(`round ${round + 1}  ${cell.label.padEnd(26)} ${TARGET_LABELS[target.name].padEnd(16)} ${describe(run)}`);
+      ctx.log(`round ${round + 1}  ${cell.label.padEnd(26)} ${TARGET_LABELS[target.name].padEnd(28)} ${describe(run)}`);
       runs.push(run);
     }
   }

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../examples/demo-files.js';
-import { CELLS, TARGET_LABELS, UPGRADE_PATH } from './cells.js';
+import { cellPath, CELLS, TARGET_LABELS, UPGRADE_PATH } from './cells.js';
 import { kubectlVersion, machine } from './environment.js';
 import type { BenchResult } from './metrics.js';
 import { parseBenchOptions, upgradesServed, type BenchOptions } from './options.js';
@@ -31,7 +31,7 @@ const MIB = 1024 * 1024;
 
 async function measure(ctx: RoundContext, rounds: number, idle: BenchResult['idleRssMiB']): Promise<BenchResult> {
   for (const target of ctx.targets) {
-    await runWrk(ctx.wrk, ctx.script, { url: target.url + CELLS[1]!.path, connections: 64, durationS: WARM_UP_LOAD_S, headers: target.headers }).catch(() => undefined);
+    await runWrk(ctx.wrk, ctx.script, { url: target.url + cellPath(CELLS[1]!, ctx.upstream), connections: 64, durationS: WARM_UP_LOAD_S, headers: target.headers }).catch(() => undefined);
     if (ctx.upgradeBytes !== undefined) await runUpgradeStream(target, ctx.upgradeBytes, 120_000).catch(() => undefined);
   }
   const runs: CellRun[] = [];
@@ -97,7 +97,7 @@ async function main(): Promise<number> {
     const session = await startSession(dir, options, children, log);
     const upgradeBytes = upgradesServed(options) ? Math.round(options.upgradeMiB * MIB) : undefined;
     const watches = upgradesServed(options) ? options.watches : 0;
-    const ctx: RoundContext = { wrk, script: writeDoneScript(dir), durationS: options.durationS, upgradeBytes, watches, targets: session.targets, log };
+    const ctx: RoundContext = { wrk, script: writeDoneScript(dir), durationS: options.durationS, upgradeBytes, watches, targets: session.targets, upstream: options.upstream, cells: options.cells, log };
     const result = await measure(ctx, options.rounds, session.idleRssMiB);
     const notes = [...streamNotes(upgradeBytes), ...stderrNotes(children)];
     const problems = problemsOf(result.runs);

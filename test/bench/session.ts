@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PKI_FILES } from '../../examples/pki.js';
-import { CELLS, type Target, type TargetName } from './cells.js';
-import type { BenchOptions } from './options.js';
+import { AUDIT_TARGETS, cellPath, CELLS, type Target, type TargetName } from './cells.js';
+import type { BenchOptions, UpstreamKind } from './options.js';
+import { writeFileSync } from 'node:fs';
 import { probe } from './probe.js';
 import { memory } from './proc-stats.js';
 import { startKubectlProxy, startOurProxy, startUpstream, type BenchChild } from './processes.js';
@@ -33,9 +34,9 @@ function check(failure: string | undefined, what: string): void {
 }
 
 /** A few small GETs and one ~100 KB list; the 20 MB list is left out so idle RSS stays idle. */
-async function warmUp(target: Target): Promise<void> {
+async function warmUp(target: Target, upstream: UpstreamKind): Promise<void> {
   for (let i = 0; i < WARM_UP_REQUESTS; i++) check(await probe(target, '/version'), `warm-up of ${target.name}`);
-  check(await probe(target, CELLS[2]!.path), `warm-up of ${target.name}`);
+  check(await probe(target, cellPath(CELLS[2]!, upstream)), `warm-up of ${target.name}`);
 }
 
 function proxyTarget(name: TargetName, started: { child: BenchChild; url: string }): Target {
@@ -54,14 +55,29 @@ export async function startSession(dir: string, options: BenchOptions, children:
   const direct: Target = { name: 'direct', url: upstream.url, headers: [`Authorization: Bearer ${token}`], ca, exitReason: upstream.child.exitReason };
   // The upstream builds each list once; doing it now keeps that out of the first measured cell.
   // The upgrade cell is no GET; it is warmed up after idle RSS is read (run.ts).
-  for (const cell of CELLS) if (cell.kind === undefined) check(await probe(direct, cell.path, 120_000), 'upstream warm-up');
+  for (const cell of CELLS) if (cell.kind === undefined) check(await probe(direct, cellPath(cell, options.upstream), 120_000), 'upstream warm-up');
   const kubectl = await startKubectlProxy(upstream.kubeconfig, env);
   children.push(kubectl.child);
   const ours = await startOurProxy(upstream.kubeconfig, options.nodeFlags, options.proxyFlags, env);
   children.push(ours.child);
   log(`kubectl proxy on ${kubectl.url}, kube-auth-proxy on ${ours.url}`);
   const targets = [direct, proxyTarget('kubectl', kubectl), proxyTarget('ours', ours)];
-  for (const target of targets) await warmUp(target);
+  if (options.audit) {
+    // Every request at RequestResponse: lists are resource requests, so their bodies are kept (up to --audit-body-limit).
+    const policy = join(dir, 'audit-request-response.yaml');
+    writeFileSync(policy, 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n  - level: RequestResponse\n');
+    const levels: Record<(typeof AUDIT_TARGETS)[number], string[]> = {
+      'ours-audit': ['--audit-log-path', join(dir, 'audit-metadata.log')],
+      'ours-audit-rr': ['--audit-log-path', join(dir, 'audit-request-response.log'), '--audit-policy-file', policy],
+    };
+    for (const name of AUDIT_TARGETS) {
+      const audited = await startOurProxy(upstream.kubeconfig, options.nodeFlags, [...options.proxyFlags, ...levels[name]], env);
+      children.push(audited.child);
+      targets.push(proxyTarget(name, audited));
+    }
+    log('kube-auth-proxy with audit logs at Metadata and RequestResponse also started');
+  }
+  for (const target of targets) await warmUp(target, options.upstream);
   await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
   return { targets, children, idleRssMiB: readRss(targets) };
 }

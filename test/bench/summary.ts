@@ -1,7 +1,7 @@
 // Turns per-round values into medians, per-round ratios (ours/kubectl, ours/direct) and a
 // PASS/FAIL per floor. Ratios are taken within a round first: this box is too noisy to compare
 // absolute numbers across rounds (the pre-study's method).
-import { TARGET_NAMES, type TargetName } from './cells.js';
+import { AUDIT_TARGETS, TARGET_NAMES, type TargetName } from './cells.js';
 import { METRICS, type BenchResult, type Floor, type Metric } from './metrics.js';
 
 export interface Stat {
@@ -18,6 +18,8 @@ export interface Row {
   perTarget: Partial<Record<TargetName, Stat>>;
   vsKubectl?: Stat;
   vsDirect?: Stat;
+  /** With --audit: each audited target against ours without audit, per round (what the audit log costs). */
+  vsOurs: Partial<Record<(typeof AUDIT_TARGETS)[number], Stat>>;
   verdict?: Verdict;
 }
 
@@ -63,13 +65,17 @@ export function floorText(floor: Floor | undefined, unit: string): string {
 
 function summariseMetric(result: BenchResult, metric: Metric): Row {
   const values = Object.fromEntries(TARGET_NAMES.map((target) => [target, metric.values(result, target)])) as Record<TargetName, (number | undefined)[]>;
-  const row: Row = { metric, perTarget: {} };
+  const row: Row = { metric, perTarget: {}, vsOurs: {} };
   for (const target of TARGET_NAMES) {
     const summary = metric.proxyOnly && target === 'direct' ? undefined : stat(values[target]);
     if (summary) row.perTarget[target] = summary;
   }
   row.vsKubectl = stat(perRoundRatios(values.ours, values.kubectl));
   if (!metric.proxyOnly) row.vsDirect = stat(perRoundRatios(values.ours, values.direct));
+  for (const audited of AUDIT_TARGETS) {
+    const cost = stat(perRoundRatios(values[audited], values.ours));
+    if (cost !== undefined) row.vsOurs[audited] = cost;
+  }
   if (metric.floor) row.verdict = judge(metric.floor, row);
   return row;
 }

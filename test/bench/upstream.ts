@@ -10,7 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import { EXAMPLE_VERSION } from '../../examples/api-server.js';
 import { MAX_LIST_BYTES, listBody } from '../../examples/api-server/pod-list.js';
 import type { Pki } from '../../examples/pki.js';
-import { UPGRADE_ACK, UPGRADE_PATH, WATCH_EVENT_PATH, WATCH_PATH } from './cells.js';
+import { LIST_PATH, UPGRADE_ACK, UPGRADE_PATH, WATCH_EVENT_PATH, WATCH_PATH } from './cells.js';
 
 /** In megabytes: room for a few 20 MB lists in flight on kubectl's one h2 connection. */
 const SESSION_MEMORY_MB = 1024;
@@ -27,7 +27,7 @@ function send(res: Http2ServerResponse, status: number, body: Buffer): void {
 function bodyFor(url: URL): Buffer | undefined {
   if (url.pathname === '/version') return VERSION_BODY;
   const bytes = Number(url.searchParams.get('bytes'));
-  if (url.pathname === '/test/list' && Number.isInteger(bytes) && bytes > 0 && bytes <= MAX_LIST_BYTES) return listBody(bytes);
+  if ((url.pathname === '/test/list' || url.pathname === LIST_PATH) && Number.isInteger(bytes) && bytes > 0 && bytes <= MAX_LIST_BYTES) return listBody(bytes);
   return undefined;
 }
 
