@@ -80,9 +80,13 @@ export class RequestAudit {
   readonly requestBody?: BodyCapture;
   /** Kept at RequestResponse; or made for an error answer, to read its Status message. */
   responseBody?: BodyCapture;
-  /** The fields before `stage`, and those after it: events keep kube-apiserver's field order. */
-  private readonly head: Pick<AuditEvent, 'kind' | 'apiVersion' | 'level' | 'auditID'>;
-  private readonly request: Pick<AuditEvent, 'requestURI' | 'verb' | 'user' | 'impersonatedUser' | 'sourceIPs' | 'userAgent' | 'objectRef'>;
+  private readonly level: AuditEvent['level'];
+  private readonly auditID: string;
+  private readonly requestURI: string;
+  private readonly verb: string;
+  private readonly sourceIPs: readonly string[];
+  private readonly userAgent: string | undefined;
+  private readonly objectRef: ObjectReference | undefined;
   private readonly requestReceivedTimestamp: string;
   private readonly annotations: Record<string, string> = {};
   private status?: ResponseStatus;
@@ -100,20 +104,14 @@ export class RequestAudit {
     longRunning: boolean,
     private readonly decision: PolicyDecision,
   ) {
-    const level = decision.level as AuditEvent['level'];
+    const level = (this.level = decision.level as AuditEvent['level']);
     this.receivedAt = performance.timeOrigin + startedAt;
-    const objectRef = objectRefOf(info);
-    const userAgent = userAgentOf(req);
-    this.head = { kind: 'Event', apiVersion: 'audit.k8s.io/v1', level, auditID: auditId };
-    this.request = {
-      requestURI: req.url ?? '',
-      verb: info.verb,
-      user: sink.user,
-      ...(sink.impersonatedUser === undefined ? {} : { impersonatedUser: sink.impersonatedUser }),
-      sourceIPs: sourceIPs(req),
-      ...(userAgent === undefined ? {} : { userAgent }),
-      ...(objectRef === undefined ? {} : { objectRef }),
-    };
+    this.auditID = auditId;
+    this.requestURI = req.url ?? '';
+    this.verb = info.verb;
+    this.sourceIPs = sourceIPs(req);
+    this.userAgent = userAgentOf(req);
+    this.objectRef = objectRefOf(info);
     this.requestReceivedTimestamp = microTime(this.receivedAt);
     this.annotations[ANNOTATION.userSource] = sink.userSource;
     if (info.isResourceRequest && LEVEL_RANK[level] >= LEVEL_RANK.Request) this.requestBody = new BodyCapture(sink.bodyLimit);
@@ -186,12 +184,24 @@ export class RequestAudit {
   private emit(stage: AuditStage): void {
     if (this.decision.omitStages.has(stage)) return;
     const final = stage === 'ResponseComplete' || stage === 'Panic';
+    const objects = final ? this.objects() : undefined;
+    // One literal in kube-apiserver's field order; absent fields are undefined, which JSON leaves out.
     const event: AuditEvent = {
-      ...this.head,
+      kind: 'Event',
+      apiVersion: 'audit.k8s.io/v1',
+      level: this.level,
+      auditID: this.auditID,
       stage,
-      ...this.request,
-      ...(this.status === undefined || stage === 'RequestReceived' ? {} : { responseStatus: this.status }),
-      ...(final ? this.objects() : {}),
+      requestURI: this.requestURI,
+      verb: this.verb,
+      user: this.sink.user,
+      impersonatedUser: this.sink.impersonatedUser,
+      sourceIPs: this.sourceIPs,
+      userAgent: this.userAgent,
+      objectRef: this.objectRef,
+      responseStatus: stage === 'RequestReceived' ? undefined : this.status,
+      requestObject: objects?.requestObject,
+      responseObject: objects?.responseObject,
       requestReceivedTimestamp: this.requestReceivedTimestamp,
       stageTimestamp: microTime(performance.timeOrigin + performance.now()),
       annotations: { ...this.annotations },
