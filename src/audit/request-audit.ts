@@ -86,7 +86,10 @@ export class RequestAudit {
   private readonly verb: string;
   private readonly sourceIPs: readonly string[];
   private readonly userAgent: string | undefined;
-  private readonly objectRef: ObjectReference | undefined;
+  /** Completed with the name from the body of a create, as kube-apiserver does. */
+  private objectRef: ObjectReference | undefined;
+  /** Request or above: the request body is written; below, it is read for a create's name only. */
+  private readonly keepsRequestObject: boolean;
   private readonly requestReceivedTimestamp: string;
   private readonly annotations: Record<string, string> = {};
   private status?: ResponseStatus;
@@ -114,7 +117,10 @@ export class RequestAudit {
     this.objectRef = objectRefOf(info);
     this.requestReceivedTimestamp = microTime(this.receivedAt);
     this.annotations[ANNOTATION.userSource] = sink.userSource;
-    if (info.isResourceRequest && LEVEL_RANK[level] >= LEVEL_RANK.Request) this.requestBody = new BodyCapture(sink.bodyLimit);
+    this.keepsRequestObject = info.isResourceRequest && LEVEL_RANK[level] >= LEVEL_RANK.Request;
+    // kube-apiserver names a created object from its body (audit.LogRequestObject), at every level.
+    const namesFromBody = info.isResourceRequest && info.verb === 'create' && info.name === '';
+    if (this.keepsRequestObject || namesFromBody) this.requestBody = new BodyCapture(sink.bodyLimit);
     // A watch or a log stream is no object: kube-apiserver writes no responseObject for it either.
     if (info.isResourceRequest && level === 'RequestResponse' && !longRunning) this.responseBody = new BodyCapture(sink.bodyLimit);
     this.emit('RequestReceived');
@@ -215,8 +221,12 @@ export class RequestAudit {
     const clean = { redact: this.sink.redact, omitManagedFields: this.decision.omitManagedFields };
     if (this.requestBody !== undefined) {
       const parsed = this.requestBody.json();
-      if ('value' in parsed) out.requestObject = cleanObject(parsed.value, clean);
-      else if (parsed.reason !== 'empty') this.annotations[ANNOTATION.requestObject] = parsed.reason;
+      const name = this.objectRef?.name === undefined ? this.requestBody.objectMeta(parsed)?.name : undefined;
+      if (name !== undefined) this.objectRef = { ...this.objectRef, name };
+      if (this.keepsRequestObject) {
+        if ('value' in parsed) out.requestObject = cleanObject(parsed.value, clean);
+        else if (parsed.reason !== 'empty') this.annotations[ANNOTATION.requestObject] = parsed.reason;
+      }
     }
     if (this.decision.level === 'RequestResponse' && this.responseBody !== undefined) {
       const parsed = this.responseBody.json();

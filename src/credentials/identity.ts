@@ -55,16 +55,23 @@ export interface ActingUser {
   readonly source: 'client-certificate' | 'kubeconfig-user' | 'impersonation';
 }
 
+/** Every authenticated user is in it: kube-apiserver adds it (authenticated_group_adder.go). */
+const AUTHENTICATED = 'system:authenticated';
+
+function withAuthenticated(groups: readonly string[]): string[] {
+  return groups.includes(AUTHENTICATED) ? [...groups] : [...groups, AUTHENTICATED];
+}
+
 /** The client certificate's CN and O values, which the API server reads as user and groups. */
 function certificateUser(cert: Buffer): ActingUser {
   const fields = new X509Certificate(cert).subject.split('\n');
   const values = (key: string) => fields.filter((field) => field.startsWith(`${key}=`)).map((field) => field.slice(key.length + 1));
-  return { username: values('CN')[0] ?? '', groups: values('O'), source: 'client-certificate' };
+  return { username: values('CN')[0] ?? '', groups: withAuthenticated(values('O')), source: 'client-certificate' };
 }
 
 /** Who the proxy acts as, for the audit log: the certificate's subject, else the kubeconfig user's name; and whom it impersonates. */
 export function actingUsers(cert: Buffer | undefined, kubeconfigUser: string, impersonate: Impersonation | undefined): { user: ActingUser; impersonated?: ActingUser } {
-  const user: ActingUser = cert === undefined ? { username: kubeconfigUser, groups: [], source: 'kubeconfig-user' } : certificateUser(cert);
+  const user: ActingUser = cert === undefined ? { username: kubeconfigUser, groups: [AUTHENTICATED], source: 'kubeconfig-user' } : certificateUser(cert);
   if (impersonate === undefined) return { user };
   const impersonated: ActingUser = { username: impersonate.user, groups: impersonate.groups, ...(impersonate.uid === undefined ? {} : { uid: impersonate.uid }), source: 'impersonation' };
   return { user, impersonated };

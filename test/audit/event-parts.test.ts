@@ -4,6 +4,7 @@ import t from 'tap';
 import { BodyCapture } from '../../src/audit/body-capture.js';
 import { microTime } from '../../src/audit/event.js';
 import { cleanObject } from '../../src/audit/redact-object.js';
+import { protobufObjectMeta } from '../../src/audit/protobuf-meta.js';
 
 void t.test('microTime: RFC 3339, UTC, six fractional digits', async (t) => {
   t.equal(microTime(Date.UTC(2026, 11, 2, 8, 23, 29, 123) + 0.456), '2026-12-02T08:23:29.123456Z');
@@ -47,4 +48,24 @@ void t.test('cleanObject: Secret values, credential fields and managedFields', a
   t.same(cleanObject(secret, { redact: false, omitManagedFields: false }), secret, 'nothing changes with both off');
   const pod = { kind: 'Pod', metadata: { name: 'p', managedFields: [] }, spec: { containers: [{ name: 'c', env: [{ name: 'A', value: 'b' }] }] } };
   t.same(cleanObject(pod, { redact: true, omitManagedFields: false }), pod, 'an ordinary object is unchanged');
+});
+
+/** A length-delimited protobuf field. */
+function field(number: number, value: Buffer | string): Buffer {
+  const bytes = Buffer.isBuffer(value) ? value : Buffer.from(value);
+  return Buffer.concat([Buffer.from([(number << 3) | 2, bytes.length]), bytes]);
+}
+
+void t.test('protobufObjectMeta reads name and namespace of a Kubernetes protobuf body without its schema', async (t) => {
+  const meta = Buffer.concat([field(1, 'settings'), field(2, 'gen-'), field(3, 'team-a')]);
+  const object = Buffer.concat([field(1, meta), field(2, Buffer.from([0x0a, 0x01, 0x6b]))]);
+  const unknown = Buffer.concat([field(1, Buffer.concat([field(1, 'v1'), field(2, 'ConfigMap')])), field(2, object), field(4, 'application/vnd.kubernetes.protobuf')]);
+  const body = Buffer.concat([Buffer.from('k8s\0', 'latin1'), unknown]);
+  t.same(protobufObjectMeta(body), { name: 'settings', namespace: 'team-a' });
+  const capture = new BodyCapture(1024);
+  capture.add(body);
+  t.same(capture.json(), { reason: 'protobuf (application/vnd.kubernetes.protobuf): not decoded' });
+  t.same(capture.objectMeta(capture.json()), { name: 'settings', namespace: 'team-a' });
+  t.equal(protobufObjectMeta(Buffer.from('{"kind":"Pod"}')), undefined, 'JSON is not protobuf');
+  t.equal(protobufObjectMeta(Buffer.concat([Buffer.from('k8s\0', 'latin1'), Buffer.from([0x12, 0x7f])])), undefined, 'a cut message is not read');
 });

@@ -70,7 +70,7 @@ void t.test('Metadata for everything by default: the same Audit-ID as the client
   const [received, complete] = byId(events, listId);
   t.match(received, { kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', stage: 'RequestReceived', verb: 'list', requestURI: '/api/v1/namespaces/default/pods?limit=5' });
   t.same(received?.objectRef, { resource: 'pods', namespace: 'default', apiVersion: 'v1' });
-  t.same(received?.user, { username: 'kube-admin', groups: ['system:masters'] }, 'the user the client certificate names');
+  t.same(received?.user, { username: 'kube-admin', groups: ['system:masters', 'system:authenticated'] }, 'the user the client certificate names, in system:authenticated as the API server adds');
   t.same(received?.sourceIPs, ['127.0.0.1']);
   t.equal(received?.userAgent, 'audit-test/1.0');
   t.notOk(received?.responseStatus, 'RequestReceived carries no status');
@@ -149,6 +149,8 @@ void t.test('long-running requests get ResponseStarted; upgrades too; a policy d
   const podFinal = podEvents.find((event) => event.stage === 'ResponseComplete');
   t.equal(podFinal?.level, 'RequestResponse');
   t.match(podFinal?.requestObject, { kind: 'Pod', metadata: { name: 'audited' } }, 'the request body at RequestResponse');
+  t.equal(podFinal?.objectRef?.name, 'audited', "a create's objectRef names the object from its body, as kube-apiserver does");
+  t.notOk(podEvents[0]?.objectRef?.name, 'not yet at RequestReceived (the body is not read by then)');
   t.match(podFinal?.responseObject, { kind: 'Pod', metadata: { name: 'audited' } }, 'and the response body');
   t.same((podFinal?.requestObject?.metadata as Record<string, unknown> | undefined)?.managedFields, pod.metadata.managedFields, 'managedFields kept unless omitManagedFields');
   const secretFinal = byId(events, String(secretReply.headers['audit-id'])).find((event) => event.stage === 'ResponseComplete');
