@@ -58,6 +58,10 @@ export interface SeenRequest {
   clientCertSubject?: string;
   bodyBytes: number;
   bodySha256: string;
+  /** Trailer fields after a chunked body (name, value, …), once the body is read. */
+  rawTrailers: string[];
+  /** `/test/bytes`: body bytes handed to the connection so far, which follows the reader's pace. */
+  bytesServed: number;
   /** The ALPN protocol of the connection; false when none was negotiated. */
   alpn?: string | false;
 }
@@ -112,6 +116,8 @@ function seenRequest(req: IncomingMessage, identity: ReturnType<typeof authentic
     clientCertSubject: peerOf(socket).subject,
     bodyBytes: 0,
     bodySha256: EMPTY_SHA256,
+    rawTrailers: [],
+    bytesServed: 0,
     alpn: socket.alpnProtocol ?? false,
   };
 }
@@ -125,10 +131,10 @@ async function handleRequest(shared: Shared, req: IncomingMessage, res: ServerRe
   const seen = shared.requests ? seenRequest(req, identity) : undefined;
   if (seen) shared.requests?.push(seen);
   const body = await readBody(req, MAX_KEPT_BODY);
-  if (seen) Object.assign(seen, { bodyBytes: body.bytes, bodySha256: body.sha256 });
+  if (seen) Object.assign(seen, { bodyBytes: body.bytes, bodySha256: body.sha256, rawTrailers: req.rawTrailers });
   if (!identity) return sendStatus(res, 401, 'Unauthorized');
   const { segments, query } = parseTarget(req.url ?? '/');
-  const ctx: RequestContext = { req, res, method: req.method ?? 'GET', segments, query, body, identity, ...shared, upgrade };
+  const ctx: RequestContext = { req, res, method: req.method ?? 'GET', segments, query, body, identity, ...shared, upgrade, ...(seen ? { seen } : {}) };
   if (!ROUTES.some((route) => route(ctx))) sendStatus(res, 404, 'the server could not find the requested resource');
 }
 

@@ -14,9 +14,11 @@ export class ConfigError extends Error {
 /** Kubernetes `metav1.StatusReason` values we answer with. */
 export type StatusReason =
   | 'BadRequest'
+  | 'Unauthorized'
   | 'Forbidden'
   | 'NotFound'
   | 'MethodNotAllowed'
+  | 'RequestEntityTooLarge'
   | 'InternalError'
   | 'ServiceUnavailable'
   | 'Timeout'
@@ -25,8 +27,16 @@ export type StatusReason =
 /** Each code's HTTP status and Kubernetes reason: the only table of them. */
 export const ERROR_CODES = {
   KAP_BAD_REQUEST_TARGET: [400, 'BadRequest'],
+  KAP_BAD_REQUEST: [400, 'BadRequest'],
+  KAP_URI_TOO_LONG: [414, 'BadRequest'],
+  KAP_HEADERS_TOO_LARGE: [431, 'BadRequest'],
+  KAP_CHUNK_EXTENSIONS_TOO_LARGE: [413, 'RequestEntityTooLarge'],
+  KAP_REQUEST_HEADERS_TIMEOUT: [408, 'Timeout'],
+  KAP_CONNECT_NOT_ALLOWED: [405, 'MethodNotAllowed'],
   KAP_OUTSIDE_API_PREFIX: [404, 'NotFound'],
   KAP_HOST_REJECTED: [403, 'Forbidden'],
+  KAP_CALLER_UNAUTHORIZED: [401, 'Unauthorized'],
+  KAP_READ_ONLY: [403, 'Forbidden'],
   KAP_FILTER_REJECTED: [403, 'Forbidden'],
   KAP_ORIGIN_REJECTED: [403, 'Forbidden'],
   KAP_CORS_PREFLIGHT_REJECTED: [403, 'Forbidden'],

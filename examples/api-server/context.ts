@@ -27,6 +27,8 @@ export interface RequestContext {
   portForwards: PortForwardStream[];
   /** Set for upgrade requests: `res` writes to this socket until a route takes it over. */
   upgrade?: UpgradeRequest;
+  /** The record of this request (absent when recording is off), for routes that stream to add to. */
+  seen?: { bytesServed: number };
 }
 
 /** The connection of an upgrade request and the bytes that came after its head. */

@@ -26,6 +26,14 @@ function serveGzip(ctx: RequestContext): void {
   ctx.res.end(body);
 }
 
+/** The chunks, each counted once the response has taken it (pipeline asks for the next one only then). */
+function* counted(chunks: Iterable<Buffer>, seen: { bytesServed: number } | undefined): Generator<Buffer> {
+  for (const chunk of chunks) {
+    yield chunk;
+    if (seen) seen.bytesServed += chunk.length;
+  }
+}
+
 function serveBytes(ctx: RequestContext): void {
   const { query, res } = ctx;
   const size = intParam(query, 'size');
@@ -33,7 +41,7 @@ function serveBytes(ctx: RequestContext): void {
   const chunked = query.get('chunked') === '1';
   res.writeHead(200, { 'Content-Type': 'application/octet-stream', ...(chunked ? {} : { 'Content-Length': size }) });
   // pipeline gives backpressure and stops generating when the client leaves.
-  pipeline(patternChunks(size, intParam(query, 'chunk')), res).catch(() => res.destroy());
+  pipeline(counted(patternChunks(size, intParam(query, 'chunk')), ctx.seen), res).catch(() => res.destroy());
 }
 
 function serveStatusCode(ctx: RequestContext, raw: string): void {

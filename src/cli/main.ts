@@ -5,10 +5,13 @@
 import { hideBin } from 'yargs/helpers';
 import { completeConfig } from '../config/complete.js';
 import { messageOf } from '../errors.js';
-import { createLogger } from '../observe/logger.js';
+import { createLogger, type Logger } from '../observe/logger.js';
 import type { ProxyConfig } from '../config/proxy-config.js';
 import { trustCommands } from '../credentials/certificates/local-ca.js';
-import { startProxy } from '../server/proxy-server.js';
+import { startProxy, type RunningProxy } from '../server/proxy-server.js';
+import { writeProxyKubeconfig } from '../kubeconfig/proxy-kubeconfig.js';
+import { LOGIN_PARAMETER } from '../stages/caller-auth.js';
+import { ownOrigin, ownServer } from './own-url.js';
 import { parseCommandLine } from './parse.js';
 
 /** One line on stderr, exit 1: no stack trace for bad input. */
@@ -34,6 +37,29 @@ function httpsLines(config: ProxyConfig, address: string): string {
   return lines.map((line) => `${line}\n`).join('');
 }
 
+/** --write-kubeconfig, before the start line: a script that waits for that line can use the file at once. */
+function writeKubeconfig(config: ProxyConfig, proxy: RunningProxy, logger: Logger): void {
+  if (config.writeKubeconfig === undefined || config.callers === undefined) return;
+  const origin = ownOrigin(proxy.scheme, proxy.address);
+  const ca = config.tls?.local?.caPath;
+  writeProxyKubeconfig(config.writeKubeconfig, { server: ownServer(origin, config.apiPrefix), token: config.callers.token.token, ...(ca === undefined ? {} : { certificateAuthority: ca }) });
+  logger.info({ path: config.writeKubeconfig }, 'wrote a kubeconfig for this proxy (kubectl --kubeconfig PATH …)');
+}
+
+/**
+ * With --caller-token-file and --www: the one-time login link for the pages, on stdout (where the
+ * user who started the proxy reads it; logs may go further), now and whenever a visit asks for a
+ * new one.
+ */
+function loginLinkLines(config: ProxyConfig, proxy: RunningProxy): string {
+  const links = config.callers?.secrets.loginLinks;
+  if (links === undefined || config.staticFiles === undefined || proxy.address.startsWith('/')) return '';
+  const origin = ownOrigin(proxy.scheme, proxy.address);
+  const line = (code: string) => `Log in to the --www pages from a browser (this link works once, within ${Math.round(links.ttlMs / 1000)} s): ${origin}/?${LOGIN_PARAMETER}=${code}\n`;
+  links.onRenewal((code) => process.stdout.write(line(code)));
+  return line(links.issue());
+}
+
 async function main(): Promise<void> {
   const options = await parseCommandLine(hideBin(process.argv));
 
@@ -46,9 +72,11 @@ async function main(): Promise<void> {
   for (const warning of config.warnings) logger.warn(warning);
   // Plugins and OIDC are otherwise asked on the first request, as kubectl does.
   if (options.verifyCredentials) await config.upstream.credentials.current();
+  if (config.callers?.token.created === true) logger.info({ path: config.callers.token.path }, 'made --caller-token-file with a new random token');
   const proxy = await startProxy(config, logger);
+  writeKubeconfig(config, proxy, logger);
   // kubectl's line first and unchanged: scripts wait for it.
-  process.stdout.write(`Starting to serve on ${proxy.address}\n${httpsLines(config, proxy.address)}`);
+  process.stdout.write(`Starting to serve on ${proxy.address}\n${httpsLines(config, proxy.address)}${loginLinkLines(config, proxy)}`);
   logger.info({ identity: config.identity }, 'acting as');
   if (proxy.metricsAddress !== undefined) logger.info({ address: proxy.metricsAddress }, 'serving /metrics, /healthz and /readyz');
 

@@ -11,6 +11,9 @@ import { auditConfig } from './audit-config.js';
 import { impersonationHeaders } from '../credentials/impersonation.js';
 import { removedAuthProviderMessage } from '../credentials/removed-auth-providers.js';
 import { loadUpstreamTls } from '../credentials/tls-material.js';
+import { loadCallerToken } from '../credentials/caller-token-file.js';
+import { checkKubeconfigTarget } from '../kubeconfig/proxy-kubeconfig.js';
+import { CallerSecrets } from '../stages/caller-secrets.js';
 import { loadLocalTls, loadTlsFiles, type ListenerTls } from '../credentials/certificates/listener-tls.js';
 import { ConfigError } from '../errors.js';
 import { SERVICE_ACCOUNT_DIR } from '../kubeconfig/in-cluster.js';
@@ -155,6 +158,18 @@ function filterRules(options: ProxyOptions): ProxyConfig['filter'] {
   };
 }
 
+/** --caller-token-file and --write-kubeconfig: the token read or made, the target checked, before anything listens. */
+function callerSettings(options: ProxyOptions): Pick<ProxyConfig, 'callers' | 'writeKubeconfig'> {
+  if (options.callerTokenFile === undefined) return {};
+  const token = loadCallerToken(resolve(options.callerTokenFile));
+  const writeKubeconfig = options.writeKubeconfig === undefined ? undefined : resolve(options.writeKubeconfig);
+  if (writeKubeconfig !== undefined) checkKubeconfigTarget(writeKubeconfig);
+  return {
+    callers: { token, secrets: new CallerSecrets(token.token, options.loginLinkTtlMs) },
+    ...(writeKubeconfig === undefined ? {} : { writeKubeconfig }),
+  };
+}
+
 /** What the running process offers credential sources, besides the options. */
 export type Runtime = Omit<CredentialRuntime, 'execPluginTimeoutMs'>;
 
@@ -211,12 +226,15 @@ export async function completeConfig(options: ProxyOptions, env: Environment, ru
   const apiPrefix = withTrailingSlash(options.apiPrefix);
   return Object.freeze({
     listen,
+    headersTimeoutMs: options.headersTimeoutMs,
     ...(tls === undefined ? {} : { tls }),
     apiPrefix,
     ...(options.www === undefined ? {} : { staticFiles: { directory: resolve(options.www), prefix: withTrailingSlash(options.wwwPrefix) } }),
     filter: filterRules(options),
     corsAllowedOrigins: compileRuleList('--cors-allowed-origins', options.corsAllowedOrigins),
     originGuard: options.originGuard,
+    ...callerSettings(options),
+    readOnly: options.readOnly,
     upstream,
     verbosity: options.verbosity,
     ...(options.metricsAddress === undefined ? {} : { metrics: parseHostPort(options.metricsAddress) }),

@@ -30,3 +30,12 @@ export const DEFAULT_UPSTREAM_QUEUE_TIMEOUT = '10s';
 export const UPSTREAM_CONNECT_TIMEOUT_MS = 30_000;
 /** An exec credential plugin still running after this long is killed (client-go waits forever). */
 export const DEFAULT_EXEC_PLUGIN_TIMEOUT = '30s';
+
+/** A one-time login link for --www pages (--caller-token-file) works once, within this. */
+export const DEFAULT_LOGIN_LINK_TTL = '5m';
+
+/**
+ * A request's line and headers must arrive within this. Node's own limit (60 s) is off when
+ * requestTimeout is 0, as here; kube-apiserver's is 32 s, kubectl proxy has none.
+ */
+export const DEFAULT_HEADERS_TIMEOUT = '10s';

@@ -19,6 +19,14 @@ export interface ProxyOptions {
   readonly corsAllowedOrigins: string;
   /** Refuse requests from web pages of other origins (on unless turned off). */
   readonly originGuard: boolean;
+  /** Callers must present the token in this file (created with a random token when missing). */
+  readonly callerTokenFile?: string;
+  /** How long a one-time login link for --www pages stays valid, in milliseconds. */
+  readonly loginLinkTtlMs: number;
+  /** After the listener is up, write a kubeconfig for the proxy (carrying the caller token) here. */
+  readonly writeKubeconfig?: string;
+  /** Only get, list and watch reach the API server. */
+  readonly readOnly: boolean;
   /** kube-apiserver's audit flags, same names and meanings; audit is on with a log path or a webhook. */
   readonly auditPolicyFile?: string;
   readonly auditLogPath?: string;
@@ -55,6 +63,8 @@ export interface ProxyOptions {
   readonly upstreamConnections: number;
   /** Milliseconds a request may wait for an upstream connection. */
   readonly upstreamQueueTimeoutMs: number;
+  /** Milliseconds a client may take to send a request's line and headers. */
+  readonly headersTimeoutMs: number;
   /** Milliseconds an exec credential plugin may run. */
   readonly execPluginTimeoutMs: number;
   /** Fetch lazily-fetched credentials (exec, OIDC) at start and fail fast. */

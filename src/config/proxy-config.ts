@@ -8,6 +8,8 @@ import type { Credentials } from '../credentials/credentials.js';
 import type { UpstreamTls } from '../credentials/tls-material.js';
 import type { ListenerTls } from '../credentials/certificates/listener-tls.js';
 import type { AuditConfig } from './audit-config.js';
+import type { CallerToken } from '../credentials/caller-token-file.js';
+import type { CallerSecrets } from '../stages/caller-secrets.js';
 import type { HeaderRecording } from '../observe/verbosity.js';
 
 export type ListenTarget =
@@ -45,6 +47,8 @@ export interface UpstreamConfig {
 
 export interface ProxyConfig {
   readonly listen: ListenTarget;
+  /** --headers-timeout: how long a client may take to send a request's line and headers. */
+  readonly headersTimeoutMs: number;
   /** Serve HTTPS with HTTP/2 (--tls-cert-file, --local-tls); absent: plain HTTP, as kubectl proxy. */
   readonly tls?: ListenerTls;
   /** Ends with `/`. */
@@ -54,6 +58,12 @@ export interface ProxyConfig {
   readonly corsAllowedOrigins: RuleList;
   /** Refuse requests from web pages of other origins. */
   readonly originGuard: boolean;
+  /** With --caller-token-file: the token (for --write-kubeconfig) and what checks each caller. */
+  readonly callers?: { readonly token: CallerToken; readonly secrets: CallerSecrets };
+  /** --write-kubeconfig, absolute: written once the listener is up. */
+  readonly writeKubeconfig?: string;
+  /** --read-only: only get, list and watch reach the API server. */
+  readonly readOnly: boolean;
   /** Absent with --disable-filter. */
   readonly filter?: { readonly acceptHosts: RuleList } & RequestFilterRules;
   readonly upstream: UpstreamConfig;

@@ -64,6 +64,7 @@ export function validateOptions(options: ProxyOptions): string[] {
   if (options.requestTimeoutMs < 0) problems.push('--request-timeout: must not be negative');
   if (options.upstreamConnections < 1) problems.push('--upstream-connections: must be at least 1');
   if (options.upstreamQueueTimeoutMs <= 0) problems.push('--upstream-queue-timeout: must be positive');
+  if (options.headersTimeoutMs <= 0) problems.push('--headers-timeout: must be positive');
   if (options.execPluginTimeoutMs <= 0) problems.push('--exec-plugin-timeout: must be positive');
   for (const expression of unpinnedCorsOrigins(options.corsAllowedOrigins)) {
     problems.push(`--cors-allowed-origins: ${JSON.stringify(expression)} is not pinned: begin it with ^ or // and end it with $ or : (e.g. ^http://localhost:3000$), or it also matches other origins that contain it`);
@@ -77,10 +78,27 @@ export function validateOptions(options: ProxyOptions): string[] {
   if (options.auditWebhookInitialBackoffMs <= 0) problems.push('--audit-webhook-initial-backoff: must be positive');
   if (options.auditLogPath === '') problems.push('--audit-log-path: the path is empty (use - for stdout)');
   if (options.certsDir !== undefined && !options.localTls) problems.push('--certs-dir: only used with --local-tls');
+  problems.push(...callerProblems(options));
   if (options.metricsAddress !== undefined && parseHostPort(options.metricsAddress) === undefined) {
     problems.push(`--metrics-address: ${JSON.stringify(options.metricsAddress)} is not HOST:PORT (e.g. 127.0.0.1:9090, [::1]:0)`);
   }
   return [...problems, ...regexProblems(options)];
+}
+
+/** --caller-token-file, --login-link-ttl and --write-kubeconfig. */
+function callerProblems(options: ProxyOptions): string[] {
+  const problems: string[] = [];
+  if (options.callerTokenFile === '') problems.push('--caller-token-file: the path is empty');
+  if (options.loginLinkTtlMs <= 0) problems.push('--login-link-ttl: must be positive');
+  if (options.writeKubeconfig === '') problems.push('--write-kubeconfig: the path is empty');
+  if (options.writeKubeconfig !== undefined && options.callerTokenFile === undefined) {
+    problems.push('--write-kubeconfig needs --caller-token-file: the kubeconfig carries its token');
+  }
+  // kubectl and client-go cannot dial a unix socket; its own mode 0600 already keeps other users out.
+  if (options.writeKubeconfig !== undefined && options.unixSocket !== undefined) {
+    problems.push('--write-kubeconfig cannot be used with --unix-socket: kubectl cannot connect to a unix socket (the socket, mode 0600, already admits only you)');
+  }
+  return problems;
 }
 
 /** `host:port` or `[v6]:port`, port 0–65535. */

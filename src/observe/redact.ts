@@ -6,8 +6,8 @@ const MASK = '<masked>';
 const KNOWN_SCHEMES = /^(bearer|basic|negotiate)(\s+|$)/i;
 /** kubectl's WebSocket clients carry their token in a subprotocol (no headers in browsers). */
 const WEBSOCKET_BEARER = /(base64url\.bearer\.authorization\.k8s\.io\.)[^,\s]*/gi;
-/** Query parameters that carry secrets in the wild (OAuth, some dashboards' WebSocket auth). */
-const SECRET_PARAMETER = /token|password|passwd|secret|credential|signature|^auth|^key$|^code$/i;
+/** Query parameters that carry secrets in the wild (OAuth, some dashboards' WebSocket auth), and our login links' `kap-login`. */
+const SECRET_PARAMETER = /token|password|passwd|secret|credential|signature|login|^auth|^key$|^code$/i;
 
 function maskCredential(value: string): string {
   const scheme = KNOWN_SCHEMES.exec(value);

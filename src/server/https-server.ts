@@ -5,7 +5,7 @@
 // the few differences the proxy would trip over are smoothed out below, before any handler runs.
 
 import { Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { constants, createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import { constants, createSecureServer, Http2ServerRequest, type Http2SecureServer, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import { loadLocalTls, type ListenerTls } from '../credentials/certificates/listener-tls.js';
 import { messageOf } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
@@ -61,10 +61,9 @@ export function createHttpsServer(tls: ListenerTls, logger: Logger): ProxyListen
     // The browser's streams per connection: enough for a page with many watches.
     settings: { maxConcurrentStreams: 250 },
   });
-  // HTTP/1.1 over TLS: no limit on how long a request (an upload) may take, as on the plain listener.
-  Object.assign(server, { requestTimeout: 0 });
   server.prependListener('request', (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
-    if (req.httpVersionMajor === 2) adaptHttp2(req as Http2ServerRequest, res as Http2ServerResponse);
+    // Not by version: an HTTP/1.1 request line may claim `HTTP/2.0` (request-head.ts refuses it).
+    if (req instanceof Http2ServerRequest) adaptHttp2(req, res as Http2ServerResponse);
   });
 
   renewWhenDue(server, tls, logger);

@@ -3,6 +3,7 @@
 
 import { lstatSync, unlinkSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ListenTarget } from '../config/proxy-config.js';
 import { ConfigError } from '../errors.js';
@@ -11,6 +12,10 @@ import { ConfigError } from '../errors.js';
 export interface ProxyListener {
   on(event: 'request', listener: (req: IncomingMessage, res: ServerResponse) => void): this;
   on(event: 'upgrade', listener: (req: IncomingMessage, socket: Socket, head: Buffer) => void): this;
+  on(event: 'clientError', listener: (err: Error & { code?: string; reason?: string }, socket: Socket) => void): this;
+  /** HTTP/1.1 hands over the socket; HTTP/2's compatibility API a request and a response. */
+  on(event: 'connect', listener: (req: IncomingMessage | Http2ServerRequest, socket: Socket | Http2ServerResponse, head?: Buffer) => void): this;
+  listenerCount(event: 'connect'): number;
   once(event: 'error', listener: (err: NodeJS.ErrnoException) => void): this;
   off(event: 'error', listener: (err: NodeJS.ErrnoException) => void): this;
   listen(port: number, host: string, ready: () => void): this;

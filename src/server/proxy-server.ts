@@ -1,6 +1,6 @@
 // The composition root: the listener, the stage list, the forwarders, and a clean stop.
 
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { unlinkSync } from 'node:fs';
 import type { ProxyConfig, UpstreamConfig } from '../config/proxy-config.js';
@@ -18,12 +18,16 @@ import type { Answer, Stage } from '../stages/stage.js';
 import { UpstreamPools } from '../upstream/dispatcher.js';
 import { createForwarder } from '../upstream/forward.js';
 import { createUpgrader } from '../upstream/upgrade.js';
+import { answerClientErrors } from './client-errors.js';
+import { refuseConnects } from './connect-refusal.js';
 import { createHttpsServer } from './https-server.js';
 import { listen, type ProxyListener } from './listen.js';
+import { applyListenerLimits } from './listener-limits.js';
 import { startMetricsServer } from './metrics-server.js';
+import { serveOwnTunnels, type TunnelListener } from './own-tunnel.js';
 import { writeRawAnswer } from './raw-answer.js';
 import { auditAnswer, beginAudit, finishAudit } from './audit-hooks.js';
-import { createRequestHandler, routeRequest, writeProxyError } from './request-handler.js';
+import { createRequestHandler, isClosing, routeRequest, writeProxyError } from './request-handler.js';
 import { createRequestLog, createUpgradeLog, requestFields } from './request-log.js';
 import { ConnectionTracker, shutdown } from './shutdown.js';
 import { buildStages } from './stages.js';
@@ -60,6 +64,9 @@ function logFailure(ctx: RequestContext, error: ProxyError, message: string): vo
   ctx.log.error({ ...requestFields(ctx), status: error.statusCode, code: error.code, error: error.message }, message);
 }
 
+/** Each response's request context, for a parser error in its body (client-errors.ts). */
+const contexts = new WeakMap<ServerResponse, RequestContext>();
+
 /** Plain requests: routed, then forwarded or answered; logged and counted when done. */
 function servePlainRequests(server: ProxyListener, wiring: Wiring, pools: UpstreamPools): void {
   const { config, upstream, logger, metrics, tracker } = wiring;
@@ -76,7 +83,10 @@ function servePlainRequests(server: ProxyListener, wiring: Wiring, pools: Upstre
   const handle = createRequestHandler(wiring.stages, forwarder, wiring.auditor);
   const logRequest = createRequestLog(logger, config.verbosity, upstream.server.origin);
   server.on('request', (req, res) => {
+    // Pipelined behind an answer that closes the connection (a 400): never served, never forwarded.
+    if (isClosing(req.socket)) return;
     const ctx = new RequestContext(req, logger);
+    contexts.set(res, ctx);
     tracker.trackResponse(res);
     logRequest(ctx, res);
     if (metrics !== undefined) res.once('close', () => metrics.requestDone(ctx, res));
@@ -112,6 +122,7 @@ function serveUpgrades(server: ProxyListener, wiring: Wiring): void {
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, early: Buffer) => {
     socket.on('error', () => socket.destroy());
+    if (isClosing(socket)) return void socket.end();
     // Tracked from the start, so a stop also ends upgrades still waiting for their 101.
     tracker.trackUpgraded(socket);
     metrics?.upgradeOpened(socket);
@@ -165,11 +176,16 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
       ...(metrics === undefined ? {} : { event: (event: AuditEvent) => metrics.auditEvent(event.stage) }),
     });
   const wiring: Wiring = { config, upstream, logger, stages: buildStages(config), metrics, tracker: new ConnectionTracker(), auditor };
-  // No request timeout (watches and uploads take as long as they take, as in kubectl); 64 KiB
-  // stream buffers so that large bodies move in fewer, larger writes.
-  const server: ProxyListener = config.tls === undefined ? createServer({ requestTimeout: 0, highWaterMark: 64 * 1024 }) : createHttpsServer(config.tls, logger);
+  // Limits on request heads, none on whole requests (listener-limits.ts); 64 KiB stream buffers so
+  // that large bodies move in fewer, larger writes.
+  const server: ProxyListener = applyListenerLimits(config.tls === undefined ? createServer({ highWaterMark: 64 * 1024 }) : createHttpsServer(config.tls, logger), config.headersTimeoutMs);
   servePlainRequests(server, wiring, pools);
   serveUpgrades(server, wiring);
+  // --caller-token-file over plain HTTP: CONNECT to this listener, for clients with a proxy-url.
+  if (config.tls === undefined) serveOwnTunnels(server as unknown as TunnelListener, config, logger, auditor);
+  // Every other CONNECT: 405. Requests the parser refuses, or whose head is too slow: a Status, then closed.
+  refuseConnects(server, logger, auditor);
+  answerClientErrors(server, { logger, headersTimeoutMs: config.headersTimeoutMs, contextOf: (res) => contexts.get(res) });
 
   const address = await listen(server, config.listen);
   if (auditor !== undefined) identifyForAudit(auditor, pools, upstream, logger);

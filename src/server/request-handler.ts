@@ -2,7 +2,8 @@
 // → forward. Each stage either answers and stops, or passes the request on. Plain requests and
 // upgrades take the same route (routeRequest); only what follows differs.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { ProxyError } from '../errors.js';
 import type { Forwarded, RequestContext } from '../observe/request-context.js';
 import { isLongRunning, requestInfo, type RequestInfo } from '../observe/request-info.js';
@@ -11,6 +12,7 @@ import type { Forwarder } from '../upstream/forward.js';
 import { auditAnswer, beginAudit } from './audit-hooks.js';
 import { errorAnswer, movedPermanently } from '../stages/answers.js';
 import { hostWithoutPort } from '../stages/host-filter.js';
+import { requestHeadProblem } from '../stages/request-head.js';
 import { encodePath, parseRequestTarget } from '../stages/request-target.js';
 import type { Answer, RequestState, Serve, Stage, StageResult } from '../stages/stage.js';
 
@@ -23,15 +25,28 @@ export function runStages(stages: readonly Stage[], state: RequestState): StageR
   return undefined;
 }
 
-/** Builds the request state, or the answer when the request target itself is unusable. */
+/** The methods the proxy passes on, for `Allow`. */
+export const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+
+/**
+ * `OPTIONS *` asks about the server, not a resource (RFC 9110 §9.3.7): answered here, as Go's
+ * server answers it for kubectl proxy and kube-apiserver (200, empty), never forwarded.
+ */
+const SERVER_OPTIONS: Answer = { statusCode: 200, headers: { allow: ALLOWED_METHODS }, body: '' };
+
+/** Builds the request state, or the answer when the request head or target itself is unusable. */
 export function readRequest(req: IncomingMessage, isUpgrade: boolean): RequestState | Answer {
+  const problem = requestHeadProblem(req, isUpgrade);
+  if (problem !== undefined) return errorAnswer(problem);
+  if (req.url === '*' && req.method === 'OPTIONS') return SERVER_OPTIONS;
   const target = parseRequestTarget(req.url ?? '');
   if (target.kind === 'invalid') return errorAnswer(new ProxyError('KAP_BAD_REQUEST_TARGET', target.message));
   if (target.kind === 'redirect') return movedPermanently(target.location);
   return {
     req,
     method: req.method ?? '',
-    host: hostWithoutPort(req.headers.host),
+    // An absolute-form target names the host itself, and the Host header is ignored (RFC 9112 §3.2.2).
+    host: hostWithoutPort(target.authority ?? req.headers.host),
     path: target.path,
     query: target.query,
     isUpgrade,
@@ -85,11 +100,29 @@ function withHeaders(result: Answer | Serve, extra: Readonly<Record<string, stri
   return { ...result, headers: { ...result.headers, ...extra } };
 }
 
+/** HTTP/1.1 connections that got an answer closing them: a request pipelined behind it is not served. */
+const closing = new WeakSet<Socket>();
+
+/** Whether the connection was answered with `Connection: close`, so that what follows on it is dropped unread. */
+export function isClosing(socket: Socket): boolean {
+  return closing.has(socket);
+}
+
+/**
+ * After a 400, 414 or 431 of its own the proxy closes an HTTP/1.1 connection: the request was
+ * malformed, so where the next one starts is a guess. (HTTP/2 frames each stream itself.)
+ */
+function closesConnection(res: ServerResponse, statusCode: number): boolean {
+  return res instanceof ServerResponse && (statusCode === 400 || statusCode === 414 || statusCode === 431);
+}
+
 /** Writes one of the proxy's own answers, with the request's Audit-ID. */
 export function writeAnswer(ctx: RequestContext, res: ServerResponse, answer: Answer): void {
   if (answer.code !== undefined) ctx.code = answer.code;
   auditAnswer(ctx, answer);
-  res.writeHead(answer.statusCode, { ...answer.headers, 'audit-id': ctx.auditId, 'content-length': Buffer.byteLength(answer.body) });
+  const close = closesConnection(res, answer.statusCode);
+  if (close && res.socket !== null) closing.add(res.socket);
+  res.writeHead(answer.statusCode, { ...answer.headers, 'audit-id': ctx.auditId, 'content-length': Buffer.byteLength(answer.body), ...(close ? { connection: 'close' } : {}) });
   res.end(res.req.method === 'HEAD' ? undefined : answer.body);
 }
 

@@ -5,7 +5,13 @@
 
 /** A request path the proxy can act on, or why it cannot. */
 export type RequestTarget =
-  | { readonly kind: 'path'; readonly path: string; readonly query: string }
+  | {
+      readonly kind: 'path';
+      readonly path: string;
+      readonly query: string;
+      /** An absolute-form target's `host[:port]`: the request's host, in place of the Host header (RFC 9112 §3.2.2). */
+      readonly authority?: string;
+    }
   | { readonly kind: 'redirect'; readonly location: string }
   | { readonly kind: 'invalid'; readonly message: string };
 
@@ -41,18 +47,32 @@ export function encodePath(decodedPath: string): string {
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
-/** Splits an origin-form or absolute-form request target into a canonical path and raw query. */
+/** `http://` or `https://` and the authority of an absolute-form target. */
+const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)/i;
+/**
+ * A plain `host[:port]`, compared as the Host header is (not normalised as WHATWG URLs are,
+ * `127.1` to `127.0.0.1`). No user information: RFC 9110 §4.2.4 makes it an error, and
+ * `http://localhost@evil.example/` would hide its real host behind it.
+ */
+const HOST_PORT = /^(?:\[[0-9a-f:.]+\]|[a-z0-9\-._~%!$&'()*+,;=]+)(?::\d*)?$/i;
+
+/**
+ * Splits an origin-form or absolute-form request target into a canonical path and raw query.
+ * An absolute-form target's authority comes back too: it is the request's host, for the Host check.
+ */
 export function parseRequestTarget(target: string): RequestTarget {
   let pathAndQuery = target;
+  let authority: string | undefined;
+  // A fragment is never part of a request target (RFC 9112 §3.2); llhttp lets `#` through.
+  if (target.includes('#')) return { kind: 'invalid', message: `fragment in request target ${JSON.stringify(target.slice(0, 100))}` };
   if (!target.startsWith('/')) {
-    if (!/^https?:\/\//i.test(target)) return { kind: 'invalid', message: `invalid request target ${JSON.stringify(target.slice(0, 100))}` };
-    let url: URL;
-    try {
-      url = new URL(target);
-    } catch {
-      return { kind: 'invalid', message: `invalid request target ${JSON.stringify(target.slice(0, 100))}` };
-    }
-    pathAndQuery = url.pathname + url.search;
+    const absolute = ABSOLUTE_FORM.exec(target);
+    const port = /:(\d+)$/.exec(absolute?.[1] ?? '')?.[1];
+    if (absolute === null || !HOST_PORT.test(absolute[1]!) || Number(port ?? 0) > 65535) return { kind: 'invalid', message: `invalid request target ${JSON.stringify(target.slice(0, 100))}` };
+    authority = absolute[1]!;
+    // The path as sent, cleaned and redirected like an origin-form one.
+    const rest = target.slice(absolute[0].length);
+    pathAndQuery = rest.startsWith('/') ? rest : `/${rest}`;
   }
   const queryStart = pathAndQuery.indexOf('?');
   const rawPath = queryStart === -1 ? pathAndQuery : pathAndQuery.slice(0, queryStart);
@@ -66,5 +86,5 @@ export function parseRequestTarget(target: string): RequestTarget {
   if (CONTROL_CHARACTERS.test(decoded)) return { kind: 'invalid', message: 'control character in request path' };
   const path = cleanPath(decoded);
   if (path !== decoded) return { kind: 'redirect', location: encodePath(path) + query };
-  return { kind: 'path', path, query };
+  return authority === undefined ? { kind: 'path', path, query } : { kind: 'path', path, query, authority };
 }

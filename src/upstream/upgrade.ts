@@ -16,7 +16,7 @@ import { buildUpstreamHeaders, clientAddress, hasRequestBody, sendsOwnAuthorizat
 import { toProxyError } from './upstream-errors.js';
 import { dial } from './upgrade/dial.js';
 import { round, UpgradeRecord, type UpgradeDone } from './upgrade/report.js';
-import { headHeaders, readResponseHead, relayRefusal, requestHead, withDeadline, type ResponseHead } from './upgrade/response-head.js';
+import { headHeaders, readResponseHead, relayAndClose, requestHead, withDeadline, type ResponseHead } from './upgrade/response-head.js';
 import { pipeBothWays, type Tally } from './upgrade/session.js';
 
 export type { ClosedBy, UpgradeReport, UpgradeSession } from './upgrade/report.js';
@@ -60,7 +60,12 @@ interface Dialled {
   readonly fail: (err: unknown) => void;
 }
 
-/** The API server's answer: a 101 starts the session; a refusal is relayed as it came; anything else fails. */
+/**
+ * The API server's answer: a 101 starts the session. Any other final answer, a refusal or an
+ * ordinary response to a request that asked for an upgrade it did not need (`GET /version` with
+ * `Upgrade: websocket`), is relayed as it came and the connection closed, as Go's ReverseProxy
+ * does (kubectl answers 500 to a 2xx or 3xx). Only an interim 1xx or a head that is not HTTP fails.
+ */
 function relayAnswer(upstream: UpstreamConfig, up: Dialled, answer: ResponseHead): void {
   const { record, client, socket, early } = up;
   const { status, head, rest, at } = answer;
@@ -79,11 +84,12 @@ function relayAnswer(upstream: UpstreamConfig, up: Dialled, answer: ResponseHead
         session: { ms: round(performance.now() - sessionStart), bytesToUpstream: tally.toUpstream, bytesToClient: tally.toClient, closedBy },
       }),
     );
-  } else if (status >= 400) {
+  } else if (status >= 200) {
     up.answered();
     // Not replayed (the client's early bytes may be gone), but the next attempt gets fresh credentials.
     if (status === 401 && up.auth !== NOTHING) upstream.credentials.unauthorized?.(up.auth)?.catch(() => undefined);
-    relayRefusal(client, socket, head, rest, () => {
+    // The client's early bytes are never sent: without a 101 they would be read as a request.
+    relayAndClose(client, socket, head, rest, () => {
       record.timeline.endAt ??= performance.now();
       record.done({ status });
     });

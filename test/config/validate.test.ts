@@ -34,10 +34,13 @@ const base: ProxyOptions = {
   requestTimeoutMs: 0,
   upstreamConnections: defaults.DEFAULT_UPSTREAM_CONNECTIONS,
   upstreamQueueTimeoutMs: 10_000,
+  headersTimeoutMs: 10_000,
   execPluginTimeoutMs: 30_000,
   verifyCredentials: false,
   serverTiming: true,
   verbosity: 0,
+  loginLinkTtlMs: 300_000,
+  readOnly: false,
 };
 
 void t.test('the defaults are valid', async (t) => {
@@ -56,7 +59,12 @@ void t.test('problems are reported in flag language', async (t) => {
     ['an API prefix without a leading slash', { apiPrefix: 'api' }, ['--api-prefix: "api" must begin with /']],
     ['--allow-exec alone', { allowExec: true }, []],
     ['no upstream connections at all', { upstreamConnections: 0 }, ['--upstream-connections: must be at least 1']],
+    ['--write-kubeconfig without --caller-token-file', { writeKubeconfig: '/tmp/k' }, ['--write-kubeconfig needs --caller-token-file: the kubeconfig carries its token']],
+    ['--write-kubeconfig with --unix-socket', { writeKubeconfig: '/tmp/k', callerTokenFile: '/tmp/t', unixSocket: '/tmp/s' }, ['--write-kubeconfig cannot be used with --unix-socket: kubectl cannot connect to a unix socket (the socket, mode 0600, already admits only you)']],
+    ['--caller-token-file and --read-only with --unix-socket are fine', { callerTokenFile: '/tmp/t', unixSocket: '/tmp/s', readOnly: true }, []],
+    ['empty caller paths and a zero login link lifetime', { callerTokenFile: '', loginLinkTtlMs: 0 }, ['--caller-token-file: the path is empty', '--login-link-ttl: must be positive']],
     ['a zero queue timeout would refuse every request', { upstreamQueueTimeoutMs: 0 }, ['--upstream-queue-timeout: must be positive']],
+    ['a zero headers timeout would let slow-header clients stay forever', { headersTimeoutMs: 0 }, ['--headers-timeout: must be positive']],
     ['--allow-exec with --reject-paths, even the default one', { allowExec: true, rejectPaths: defaults.DEFAULT_REJECT_PATHS }, ['--allow-exec and --reject-paths cannot be used together: --allow-exec only drops the default exec and attach rules; leave them out of your --reject-paths instead']],
   ];
   for (const [name, change, expected] of cases) t.same(validateOptions({ ...base, ...change }), expected, name);

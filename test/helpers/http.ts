@@ -62,3 +62,24 @@ export function rawRequest(target: { port: number; host?: string } | { path: str
     socket.write([...lines, 'Connection: close', '', ''].join('\r\n'));
   });
 }
+
+/** Sends a request head and resolves with the status of the answer's first line, then hangs up (an upgrade's 101 stays open otherwise). */
+export function firstStatus(port: number, lines: readonly string[], timeoutMs = 10_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no status line within ${timeoutMs} ms; got ${text}`));
+    }, timeoutMs);
+    socket.on('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      if (!text.includes('\r\n')) return;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(Number(text.split(' ')[1]));
+    });
+    socket.write([...lines, '', ''].join('\r\n'));
+  });
+}

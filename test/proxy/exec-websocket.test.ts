@@ -4,11 +4,10 @@
 // of the path opens it without the flag.
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
-import { rawRequest, type StatusBody } from '../helpers/http.js';
+import { firstStatus, rawRequest, type StatusBody } from '../helpers/http.js';
 import { kubectl } from '../helpers/kubectl.js';
 import { isolatedEnv, runProxy, startProxyProcess } from '../helpers/proxy-process.js';
 
@@ -32,25 +31,7 @@ const WEBSOCKET_UPGRADE = [
 ];
 
 /** Sends a WebSocket upgrade for `path` and resolves with the status of the answer, then hangs up. */
-function upgradeStatus(port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let text = '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no status line within 10 s; got ${text}`));
-    }, 10_000);
-    socket.on('error', reject);
-    socket.on('data', (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-      if (!text.includes('\r\n')) return;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(Number(text.split(' ')[1]));
-    });
-    socket.write([`GET ${path} HTTP/1.1`, 'Host: localhost', ...WEBSOCKET_UPGRADE, '', ''].join('\r\n'));
-  });
-}
+const upgradeStatus = (port: number, path: string) => firstStatus(port, [`GET ${path} HTTP/1.1`, 'Host: localhost', ...WEBSOCKET_UPGRADE]);
 
 /** Requests the API server saw for exec (any spelling of it), for "it never got there" checks. */
 function execRequests(cluster: TestCluster): string[] {

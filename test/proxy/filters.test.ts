@@ -66,7 +66,8 @@ void t.test('no encoding or dot-segment trick reaches exec or attach, plain or u
     const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0', '--api-prefix', prefix], { env: isolatedEnv(cluster.dir) });
     t.teardown(() => proxy.stop());
     for (const attempt of BYPASS_ATTEMPTS) {
-      const target = prefix === '/' || attempt.startsWith('http') ? attempt : `/custom${attempt}`;
+      // Absolute-form targets name the proxy's own port: any other is refused before the filter (own-authority.ts).
+      const target = attempt.startsWith('http') ? attempt.replace('//localhost/', `//localhost:${proxy.port}/`) : prefix === '/' ? attempt : `/custom${attempt}`;
       for (const upgrade of [false, true]) {
         const extra = upgrade ? ['Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=='] : [];
         const first = await rawRequest({ port: proxy.port }, [`GET ${target} HTTP/1.1`, 'Host: localhost', ...extra]);

@@ -172,6 +172,57 @@ void t.test('upgrades arrive over HTTP/1.1 on the HTTPS port', async (t) => {
   t.pass('the exec session reached the API server');
 });
 
+/** Raw bytes over TLS with HTTP/1.1 (at once, or one byte every `dribbleMs`): everything answered until the proxy closes, and when. */
+function tlsExchange(port: number, ca: string, bytes: string, dribbleMs?: number): Promise<{ text: string; ms: number }> {
+  const started = performance.now();
+  return withTimeout(
+    new Promise((resolve) => {
+      const socket = tlsConnect({ port, host: '127.0.0.1', servername: 'localhost', ca, ALPNProtocols: ['http/1.1'] }, () => {
+        if (dribbleMs === undefined) return void socket.write(bytes);
+        let at = 0;
+        const timer = setInterval(() => (socket.destroyed || at >= bytes.length ? clearInterval(timer) : socket.write(bytes[at++]!)), dribbleMs);
+      });
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve({ text, ms: performance.now() - started }));
+    }),
+    8_000,
+    'the proxy closing the TLS connection',
+  );
+}
+
+void t.test('HTTP/1.1 over TLS has the plain listener\'s limits; HTTP/2 CONNECT is refused', async (t) => {
+  const { proxy, ca } = await start(t, '--headers-timeout', '1s');
+  // An HTTP/1.1 request line claiming HTTP/2.0 once crashed the proxy (taken for an HTTP/2 stream).
+  const fake = await tlsExchange(proxy.port, ca, 'GET /version HTTP/2.0\r\nHost: localhost\r\n\r\n');
+  t.match(fake.text, /^HTTP\/1\.1 400 [\s\S]*"reason":"KAP_BAD_REQUEST"/, 'HTTP/2.0 in an HTTP/1.1 request line: a 400 Status');
+  const slow = await tlsExchange(proxy.port, ca, 'GET /version HTTP/1.1\r\nHost: localhost\r\nX-Slow: ssssssssssssssssssssssssssssssssssssssss', 100);
+  t.match(slow.text, /^HTTP\/1\.1 408 [\s\S]*"reason":"KAP_REQUEST_HEADERS_TIMEOUT"/, 'a slow head: a 408 Status');
+  t.ok(slow.ms >= 900 && slow.ms <= 2500, `closed after ${Math.round(slow.ms)} ms (--headers-timeout 1s)`);
+  const client = session(t, proxy.port, ca);
+  const connect = await withTimeout(
+    new Promise<H2Reply>((resolve, reject) => {
+      const stream = client.request({ ':method': 'CONNECT', ':authority': 'evil.example:443' });
+      let body = '';
+      let status = 0;
+      let headers: IncomingHttpHeaders = {};
+      stream.setEncoding('utf8');
+      stream.on('response', (h) => ((headers = h), (status = Number(h[':status']))));
+      stream.on('data', (chunk: string) => (body += chunk));
+      stream.on('end', () => resolve({ status, headers, body }));
+      stream.on('error', reject);
+    }),
+    5_000,
+    'the answer to an HTTP/2 CONNECT',
+  );
+  t.equal(connect.status, 405);
+  t.equal(connect.headers.allow, 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+  t.match(connect.body, /"reason":"KAP_CONNECT_NOT_ALLOWED"/);
+  t.equal((await h2request(client, '/version')).status, 200, 'the proxy still serves');
+});
+
 void t.test('--local-tls keeps its CA across runs; --tls-cert-file serves your own certificate', async (t) => {
   const cluster = await startTestCluster(t);
   const certsDir = join(cluster.dir, 'certs');

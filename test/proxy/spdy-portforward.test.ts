@@ -5,11 +5,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { kubectl } from '../helpers/kubectl.js';
+import { echoThrough } from '../helpers/port-forward.js';
 import { isolatedEnv, startProxyProcess, type ProxyProcess } from '../helpers/proxy-process.js';
 
 
@@ -59,29 +59,6 @@ function stopChild(child: ChildProcessWithoutNullStreams): Promise<void> {
   });
 }
 
-/** Sends `payload` to a local port, half-closes, and resolves with everything read until the other side closes (within 30 s). */
-function echoThrough(port: number, payload: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`echo through port ${port} not finished within 30 s; got ${Buffer.concat(chunks).length} bytes`));
-    }, 30_000);
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    socket.once('end', () => {
-      clearTimeout(timer);
-      socket.end();
-      resolve(Buffer.concat(chunks));
-    });
-    socket.end(payload);
-  });
-}
-
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 void t.test('kubectl exec over SPDY/3.1 through the proxy with --allow-exec', async (t) => {
@@ -126,13 +103,13 @@ void t.test('kubectl port-forward over SPDY/3.1 through the proxy (allowed by de
   t.teardown(() => stopChild(forward.child));
 
   const payload = randomBytes(4 * 1024 * 1024 + 7);
-  const echoed = await echoThrough(forward.localPort, payload);
+  const echoed = await echoThrough(forward.localPort, payload, 30_000);
   t.equal(echoed.length, payload.length, 'as many bytes back as sent');
   t.equal(sha256(echoed), sha256(payload), '4 MiB echoed byte-exact both ways');
 
   // A second connection over the same SPDY session gets its own pair of streams.
   const small = Buffer.from('second connection\n');
-  t.same(await echoThrough(forward.localPort, small), small);
+  t.same(await echoThrough(forward.localPort, small, 30_000), small);
   t.match(cluster.api.portForwards, [
     { namespace: 'default', pod: 'web-0', port: 80, bytes: payload.length, done: true },
     { pod: 'web-0', port: 80, bytes: small.length, done: true },
@@ -153,7 +130,7 @@ void t.test("kubectl port-forward tunnelled in WebSocket (kubectl 1.32's default
   t.teardown(() => stopChild(forward.child));
 
   const payload = randomBytes(4 * 1024 * 1024 + 3);
-  const echoed = await echoThrough(forward.localPort, payload);
+  const echoed = await echoThrough(forward.localPort, payload, 30_000);
   t.equal(echoed.length, payload.length, 'as many bytes back as sent');
   t.equal(sha256(echoed), sha256(payload), '4 MiB echoed byte-exact both ways');
   t.match(cluster.api.portForwards, [{ pod: 'web-0', port: 8080, bytes: payload.length, done: true }]);

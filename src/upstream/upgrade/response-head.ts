@@ -1,5 +1,5 @@
 // The HTTP/1.1 exchange before an upgrade: our request head, the API server's response head
-// (bounded in size and time), and a refusal's answer relayed to the client.
+// (bounded in size and time), and an answer other than 101 relayed to the client.
 
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
@@ -67,9 +67,8 @@ export function readResponseHead(socket: Socket): Promise<ResponseHead> {
   });
 }
 
-/** Passes a failed upgrade's answer (status ≥ 400) to the client, then closes both: never reused. */
 /**
- * The refusal's head with `Connection: close`: the proxy closes this connection after the answer
+ * The answer's head with `Connection: close`: the proxy closes this connection after the answer
  * (it was opened for an upgrade), so a keep-alive client must not send another request on it.
  */
 function closingHead(head: Buffer): Buffer {
@@ -79,10 +78,16 @@ function closingHead(head: Buffer): Buffer {
   return Buffer.from(lines.join('\r\n'), 'latin1');
 }
 
-export function relayRefusal(client: Socket, upstream: Socket, head: Buffer, rest: Buffer, onRelayed: () => void): void {
+/**
+ * Passes an answer other than 101 (a refusal, or a 2xx/3xx) to the client, its body up to its
+ * Content-Length or the upstream's close (within 10 s), then closes both: never reused.
+ */
+export function relayAndClose(client: Socket, upstream: Socket, head: Buffer, rest: Buffer, onRelayed: () => void): void {
   const deadline = setTimeout(() => upstream.destroy(), ERROR_RESPONSE_DEADLINE_MS);
   deadline.unref();
-  const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head.toString('latin1'))?.[1] ?? NaN);
+  const text = head.toString('latin1');
+  // 204 and 304 have no body whatever their headers say (RFC 9110 §6.4.1).
+  const length = /^HTTP\/1\.[01] (?:204|304)/.test(text) ? 0 : Number(/\r\ncontent-length:\s*(\d+)/i.exec(text)?.[1] ?? NaN);
   let remaining = Number.isNaN(length) ? Infinity : length - rest.length;
   client.write(Buffer.concat([closingHead(head), rest]));
   const finish = () => {
