@@ -60,11 +60,16 @@ export class ProxyMetrics {
       for (const [pool, queue] of Object.entries(this.queues)) this.queuedRequests.set({ pool }, queue.size);
     },
   });
+  /** Sessions still running, with the bytes of each already counted: a scrape adds what came since. */
+  private readonly liveSessions = new Map<object, { readonly bytes: Readonly<{ toUpstream: number; toClient: number }>; toUpstream: number; toClient: number }>();
   private readonly upgradedBytes = new Counter({
     name: 'kube_auth_proxy_upgraded_bytes_total',
-    help: 'Bytes relayed in upgraded sessions (exec, attach, port-forward), by direction; added when a session ends.',
+    help: 'Bytes relayed in upgraded sessions (exec, attach, port-forward), by direction; running sessions included.',
     labelNames: ['direction'] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const live of this.liveSessions.values()) this.countSessionBytes(live, live.bytes.toUpstream, live.bytes.toClient);
+    },
   });
   private readonly credentialFetches = new Counter({
     name: 'kube_auth_proxy_credential_fetches_total',
@@ -132,11 +137,23 @@ export class ProxyMetrics {
    * Counts an upgrade request that was forwarded, when it is over: with its 101 (and the
    * session's bytes each way), the API server's refusal, or the proxy's own error status.
    */
-  upgradeDone(info: RequestInfo, status: number, session?: { readonly bytesToUpstream: number; readonly bytesToClient: number }): void {
+  upgradeDone(key: object, info: RequestInfo, status: number, session?: { readonly bytesToUpstream: number; readonly bytesToClient: number }): void {
     this.countRequest(info, status);
-    if (session === undefined) return;
-    this.upgradedBytes.inc({ direction: 'to_upstream' }, session.bytesToUpstream);
-    this.upgradedBytes.inc({ direction: 'to_client' }, session.bytesToClient);
+    const live = this.liveSessions.get(key) ?? { bytes: { toUpstream: 0, toClient: 0 }, toUpstream: 0, toClient: 0 };
+    this.liveSessions.delete(key);
+    if (session !== undefined) this.countSessionBytes(live, session.bytesToUpstream, session.bytesToClient);
+  }
+
+  /** A session started: its bytes show in every scrape from now on, not only when it ends. */
+  upgradeSessionStarted(key: object, bytes: Readonly<{ toUpstream: number; toClient: number }>): void {
+    this.liveSessions.set(key, { bytes, toUpstream: 0, toClient: 0 });
+  }
+
+  private countSessionBytes(counted: { toUpstream: number; toClient: number }, toUpstream: number, toClient: number): void {
+    this.upgradedBytes.inc({ direction: 'to_upstream' }, toUpstream - counted.toUpstream);
+    this.upgradedBytes.inc({ direction: 'to_client' }, toClient - counted.toClient);
+    counted.toUpstream = toUpstream;
+    counted.toClient = toClient;
   }
 
   auditEvent(stage: string): void {

@@ -117,8 +117,9 @@ function serveUpgrades(server: ProxyListener, wiring: Wiring): void {
     onDone: (ctx, report) => {
       finishAudit(ctx, report.status, report.closedBy === undefined || report.session !== undefined, tracker.isStopping);
       logUpgrade?.(ctx, report);
-      if (report.status !== undefined && ctx.forwarded !== undefined) metrics?.upgradeDone(ctx.forwarded.info, report.status, report.session);
+      if (report.status !== undefined && ctx.forwarded !== undefined) metrics?.upgradeDone(ctx, ctx.forwarded.info, report.status, report.session);
     },
+    ...(metrics === undefined ? {} : { onSession: (ctx: RequestContext, bytes: Readonly<{ toUpstream: number; toClient: number }>) => metrics.upgradeSessionStarted(ctx, bytes) }),
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, early: Buffer) => {
     socket.on('error', () => socket.destroy());

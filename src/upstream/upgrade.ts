@@ -15,7 +15,7 @@ import { credentialFailure } from './credential-failure.js';
 import { buildUpstreamHeaders, clientAddress, hasRequestBody, sendsOwnAuthorization } from './headers.js';
 import { toProxyError } from './upstream-errors.js';
 import { dial } from './upgrade/dial.js';
-import { round, UpgradeRecord, type UpgradeDone } from './upgrade/report.js';
+import { round, UpgradeRecord, type SessionStarted, type UpgradeDone } from './upgrade/report.js';
 import { headHeaders, readResponseHead, relayAndClose, requestHead, withDeadline, type ResponseHead } from './upgrade/response-head.js';
 import { pipeBothWays, type Tally } from './upgrade/session.js';
 
@@ -29,6 +29,8 @@ export interface UpgradeCallbacks {
   onError(ctx: RequestContext, client: Socket, error: ProxyError): void;
   /** The upgrade is over: answered and relayed, failed, or its session closed on both sides. Once per upgrade. */
   readonly onDone?: UpgradeDone;
+  /** A session started (101): its byte counts, live. */
+  readonly onSession?: SessionStarted;
 }
 
 /** Forwards `ctx.forwarded` as an upgrade: the client's socket and the bytes that came after its head. */
@@ -76,6 +78,7 @@ function relayAnswer(upstream: UpstreamConfig, up: Dialled, answer: ResponseHead
     record.ctx.audit?.responseStarted(101);
     const sessionStart = performance.now();
     const tally: Tally = { toUpstream: early.length, toClient: rest.length };
+    record.sessionStarted(tally);
     client.write(Buffer.concat([head, rest]));
     if (early.length > 0) socket.write(early);
     pipeBothWays(client, socket, tally, (closedBy) =>
@@ -149,7 +152,7 @@ export function createUpgrader(upstream: UpstreamConfig, callbacks: UpgradeCallb
 
   return (ctx, client, early) => {
     const { path, query } = ctx.forwarded!;
-    const record = new UpgradeRecord(ctx, callbacks.onDone);
+    const record = new UpgradeRecord(ctx, callbacks.onDone, callbacks.onSession);
     // A body on an upgrade request could smuggle a second request onto the connection.
     if (hasRequestBody(ctx.req)) {
       return answer(record, client, new ProxyError('KAP_UPGRADE_WITH_BODY', 'an upgrade request cannot carry a body'));

@@ -159,6 +159,21 @@ void t.test('-v=6: one line per upgrade when it is over, and the same upgrades i
     t.equal(sampleValue(samples, 'kube_auth_proxy_upgraded_bytes_total', { direction: 'to_upstream' }), toUpstream + 4);
     t.equal(sampleValue(samples, 'kube_auth_proxy_upgraded_bytes_total', { direction: 'to_client' }), toUpstream + 4);
     t.equal(sampleValue(samples, 'kube_auth_proxy_open_upgrades', {}), 0);
+
+    // A long session shows its bytes while it runs, not only when it ends.
+    const running = await openUpgrade(proxy.port, PORT_FORWARD, SPDY);
+    t.equal(running.status, 101);
+    running.socket.write(randomBytes(1000));
+    await running.receivedAtLeast(1000);
+    const during = await scrape();
+    t.equal(sampleValue(during, 'kube_auth_proxy_upgraded_bytes_total', { direction: 'to_upstream' }), toUpstream + 4 + 1000, 'bytes to the upstream of a running session');
+    t.equal(sampleValue(during, 'kube_auth_proxy_open_upgrades', {}), 1, 'while it is still open');
+    running.socket.end();
+    await withTimeout(running.closed, 5_000, 'the running session closing');
+    await upgradeLine(proxy, 5);
+    const after = await scrape();
+    t.equal(sampleValue(after, 'kube_auth_proxy_upgraded_bytes_total', { direction: 'to_upstream' }), toUpstream + 4 + 1000, 'counted once, not again at its end');
+    t.equal(sampleValue(after, 'kube_auth_proxy_upgraded_bytes_total', { direction: 'to_client' }), toUpstream + 4 + 1000);
   });
 });
 

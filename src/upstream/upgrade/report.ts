@@ -41,6 +41,9 @@ export interface UpgradeReport {
 /** Told once per upgrade, when it is over: answered and relayed, failed, or its session closed on both sides. */
 export type UpgradeDone = (ctx: RequestContext, report: UpgradeReport) => void;
 
+/** Told when a session starts, with its live byte counts (metrics show a long session's bytes while it runs). */
+export type SessionStarted = (ctx: RequestContext, bytes: Readonly<{ toUpstream: number; toClient: number }>) => void;
+
 export type Outcome = Pick<UpgradeReport, 'status' | 'session' | 'closedBy'>;
 
 export const round = (ms: number) => Math.round(ms * 1000) / 1000;
@@ -54,7 +57,13 @@ export class UpgradeRecord {
   constructor(
     readonly ctx: RequestContext,
     private readonly onDone: UpgradeDone | undefined,
+    private readonly onSession?: SessionStarted,
   ) {}
+
+  /** The 101 went out: `bytes` counts the session's bytes each way as they are relayed. */
+  sessionStarted(bytes: Readonly<{ toUpstream: number; toClient: number }>): void {
+    this.onSession?.(this.ctx, bytes);
+  }
 
   get timeline() {
     return this.ctx.timeline;
