@@ -2,15 +2,14 @@
 // defaults turned off → the built proxy (which pipes the upgraded bytes) → the example API
 // server, which speaks SPDY: exec with the v4.channel.k8s.io streams, and port-forward to a pod
 // whose every port echoes.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { kubectl } from '../helpers/kubectl.js';
-import { echoThrough } from '../helpers/port-forward.js';
-import { isolatedEnv, startProxyProcess, type ProxyProcess } from '../helpers/proxy-process.js';
+import { echoThrough, startPortForward } from '../helpers/port-forward.js';
+import { isolatedEnv, startProxyProcess } from '../helpers/proxy-process.js';
 
 
 /** kubectl against the proxy only (an empty kubeconfig); on SPDY for exec and port-forward unless `websockets`. */
@@ -20,44 +19,6 @@ function kubectlEnv(cluster: TestCluster, websockets = false): NodeJS.ProcessEnv
   return isolatedEnv(cluster.dir, { KUBECONFIG: emptyKubeconfig, KUBECTL_REMOTE_COMMAND_WEBSOCKETS: String(websockets), KUBECTL_PORT_FORWARD_WEBSOCKETS: String(websockets) });
 }
 
-
-/** Starts `kubectl port-forward` and resolves with the local port it prints, within 20 s. */
-function portForward(proxy: ProxyProcess, env: NodeJS.ProcessEnv, args: readonly string[]): Promise<{ child: ChildProcessWithoutNullStreams; localPort: number; stderr(): string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kubectl', ['--server', proxy.url, 'port-forward', ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`kubectl port-forward printed no local port within 20 s; stdout: ${stdout} stderr: ${stderr}`));
-    }, 20_000);
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      const match = /^Forwarding from 127\.0\.0\.1:(\d+) -> \d+$/m.exec(stdout);
-      if (match === null) return;
-      clearTimeout(timer);
-      resolve({ child, localPort: Number(match[1]), stderr: () => stderr });
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`kubectl port-forward exited with ${code}; stderr: ${stderr}`));
-    });
-  });
-}
-
-/** Stops a child by its pid and waits for it, bounded by 10 s. */
-function stopChild(child: ChildProcessWithoutNullStreams): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`kubectl (pid ${child.pid}) did not exit within 10 s`)), 10_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    process.kill(child.pid!, 'SIGTERM');
-  });
-}
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -99,8 +60,8 @@ void t.test('kubectl port-forward over SPDY/3.1 through the proxy (allowed by de
   const cluster = await startTestCluster(t);
   const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0'], { env: isolatedEnv(cluster.dir) });
   t.teardown(() => proxy.stop());
-  const forward = await portForward(proxy, kubectlEnv(cluster), ['pod/web-0', ':80']);
-  t.teardown(() => stopChild(forward.child));
+  const forward = await startPortForward(['--server', proxy.url, 'port-forward', 'pod/web-0', ':80'], kubectlEnv(cluster));
+  t.teardown(() => forward.stop());
 
   const payload = randomBytes(4 * 1024 * 1024 + 7);
   const echoed = await echoThrough(forward.localPort, payload, 30_000);
@@ -118,7 +79,7 @@ void t.test('kubectl port-forward over SPDY/3.1 through the proxy (allowed by de
   const seen = cluster.api.requests.find((request) => request.url.endsWith('/pods/web-0/portforward'));
   t.match(seen, { method: 'POST', user: 'kube-admin', headers: { upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'portforward.k8s.io' } });
 
-  await stopChild(forward.child);
+  await forward.stop();
   t.notMatch(forward.stderr(), /error|Unhandled/i, 'kubectl reported no error');
 });
 
@@ -126,8 +87,8 @@ void t.test("kubectl port-forward tunnelled in WebSocket (kubectl 1.32's default
   const cluster = await startTestCluster(t);
   const proxy = await startProxyProcess(['--kubeconfig', cluster.certKubeconfig(), '-p', '0'], { env: isolatedEnv(cluster.dir) });
   t.teardown(() => proxy.stop());
-  const forward = await portForward(proxy, kubectlEnv(cluster, true), ['pod/web-0', ':8080']);
-  t.teardown(() => stopChild(forward.child));
+  const forward = await startPortForward(['--server', proxy.url, 'port-forward', 'pod/web-0', ':8080'], kubectlEnv(cluster, true));
+  t.teardown(() => forward.stop());
 
   const payload = randomBytes(4 * 1024 * 1024 + 3);
   const echoed = await echoThrough(forward.localPort, payload, 30_000);
@@ -138,6 +99,6 @@ void t.test("kubectl port-forward tunnelled in WebSocket (kubectl 1.32's default
   t.equal(seen.length, 1, 'one upgrade, no SPDY fallback');
   t.match(seen[0], { method: 'GET', user: 'kube-admin', headers: { upgrade: 'websocket', 'sec-websocket-protocol': /SPDY\/3\.1\+portforward\.k8s\.io/ } });
 
-  await stopChild(forward.child);
+  await forward.stop();
   t.notMatch(forward.stderr(), /error|Unhandled/i, 'kubectl reported no error');
 });
