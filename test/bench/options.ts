@@ -36,17 +36,19 @@ export interface BenchOptions {
 }
 
 /**
- * `h2`: test/bench/upstream.ts, which offers h2 and http/1.1 like kube-apiserver; `example`: the
- * example API server, HTTP/1.1 only, against which kubectl proxy churns TLS connections.
+ * `go`: test/bench/go-upstream/main.go, Go's net/http with h2 and http/1.1 by ALPN, the stack
+ * kube-apiserver serves with; `h2`: test/bench/upstream.ts, the same endpoints on Node's http2;
+ * `example`: the example API server, HTTP/1.1 only, against which kubectl proxy churns TLS connections.
  */
-export type UpstreamKind = 'h2' | 'example';
+export const UPSTREAM_KINDS = ['go', 'h2', 'example'] as const;
+export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
 
-/** Only test/bench/upstream.ts answers the bench's upgraded stream and watch trigger (the example server serves neither). */
+/** The example server answers neither the bench's upgraded stream nor its watch trigger. */
 export function upgradesServed(options: BenchOptions): boolean {
-  return options.upstream === 'h2';
+  return options.upstream !== 'example';
 }
 
-const USAGE = `usage: npm run bench -- [--duration SECONDS] [--rounds N] [--quick] [--upgrade-mib N] [--node-flags="FLAG …"] [--proxy-flags="FLAG …"] [--upstream h2|example] [--watches N]
+const USAGE = `usage: npm run bench -- [--duration SECONDS] [--rounds N] [--quick] [--upgrade-mib N] [--node-flags="FLAG …"] [--proxy-flags="FLAG …"] [--upstream go|h2|example] [--watches N]
   --duration    seconds per cell (default 5; below 5 s kubectl shows start-of-run bursts)
   --rounds      interleaved rounds; ratios are medians of per-round ratios (default 3)
   --quick       smoke run: 1 round of 2 s cells and 64 MiB upgraded streams
@@ -56,7 +58,8 @@ const USAGE = `usage: npm run bench -- [--duration SECONDS] [--rounds N] [--quic
   --watches     watches held open at once in the watch cell (default 1000; 200 with --quick; 0 skips the cell)
   --audit       also run ours with an audit log at Metadata and at RequestResponse (two more targets)
   --cells       only these cells, comma-separated (${CELL_IDS.join(', ')})
-  --upstream    h2 (default): a bench upstream offering h2 and http/1.1 like kube-apiserver;
+  --upstream    go (default): Go's net/http offering h2 and http/1.1, kube-apiserver's own stack (built with Debian's Go);
+                h2: the same endpoints on Node's http2 (it shares the two cores at Node's cost);
                 example: examples/api-server-main.js, http/1.1 only (kubectl proxy then opens a TLS connection per request)`;
 
 function positiveNumber(raw: string | undefined, flag: string, fallback: number): number {
@@ -76,7 +79,7 @@ export function parseBenchOptions(args: readonly string[]): BenchOptions {
       quick: { type: 'boolean', default: false },
       'node-flags': { type: 'string' },
       'proxy-flags': { type: 'string', default: '' },
-      upstream: { type: 'string', default: 'h2' },
+      upstream: { type: 'string', default: 'go' },
       'upgrade-mib': { type: 'string' },
       watches: { type: 'string' },
       audit: { type: 'boolean', default: false },
@@ -91,7 +94,8 @@ export function parseBenchOptions(args: readonly string[]): BenchOptions {
   const quick = values.quick;
   const rounds = positiveNumber(values.rounds, '--rounds', quick ? 1 : 3);
   if (!Number.isInteger(rounds)) throw new Error(`--rounds must be a whole number\n${USAGE}`);
-  if (values.upstream !== 'h2' && values.upstream !== 'example') throw new Error(`--upstream must be h2 or example\n${USAGE}`);
+  const upstream = UPSTREAM_KINDS.find((kind) => kind === values.upstream);
+  if (upstream === undefined) throw new Error(`--upstream must be ${UPSTREAM_KINDS.join(', ')}\n${USAGE}`);
   const nodeFlags = values['node-flags'] === undefined ? PROXY_NODE_FLAGS : values['node-flags'].split(/\s+/).filter(Boolean);
   const upgradeMiB = positiveNumber(values['upgrade-mib'], '--upgrade-mib', quick ? 64 : 256);
   const proxyFlags = values['proxy-flags'].split(/\s+/).filter(Boolean);
@@ -106,7 +110,7 @@ export function parseBenchOptions(args: readonly string[]): BenchOptions {
     quick,
     nodeFlags,
     proxyFlags,
-    upstream: values.upstream,
+    upstream,
     upgradeMiB,
     watches,
     audit: values.audit,

@@ -2,6 +2,8 @@
 // line: the example API server (the upstream), kubectl proxy and kube-auth-proxy.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ensurePki, writeDemoKubeconfig } from '../../examples/demo-files.js';
+import { buildGoUpstream } from './go-upstream.js';
 import type { UpstreamKind } from './options.js';
 
 /** Both take `--pki-dir DIR --port 0 --token T=U` and print the same two start lines. */
@@ -92,10 +94,17 @@ function spawnUntil(name: string, command: string, args: string[], env: NodeJS.P
   });
 }
 
-/** The upstream in its own process (the example server with recording off), accepting `token`. */
+/** The upstream in its own process (Go's net/http, the bench's Node h2 server, or the example server), accepting `token`. */
 export async function startUpstream(kind: UpstreamKind, pkiDir: string, token: string, env: NodeJS.ProcessEnv): Promise<{ child: BenchChild; url: string; kubeconfig: string }> {
+  const ready = /^listening on (https:\/\/\S+)$/m;
+  if (kind === 'go') {
+    // The Go server reads the PKI the Node mains would make; the kubeconfig is written here.
+    ensurePki(pkiDir);
+    const { child, match } = await spawnUntil('upstream', buildGoUpstream(), ['--pki-dir', pkiDir, '--token', token], env, ready);
+    return { child, url: match[1]!, kubeconfig: writeDemoKubeconfig(pkiDir, match[1]!) };
+  }
   const args = [UPSTREAM_MAINS[kind], '--pki-dir', pkiDir, '--port', '0', '--token', `${token}=bench`];
-  const { child, match, stdout } = await spawnUntil('upstream', process.execPath, args, env, /^listening on (https:\/\/\S+)$/m);
+  const { child, match, stdout } = await spawnUntil('upstream', process.execPath, args, env, ready);
   const kubeconfig = /^kubeconfig for it: (.+)$/m.exec(stdout)?.[1];
   if (kubeconfig === undefined) throw new Error('upstream did not print its kubeconfig path');
   return { child, url: match[1]!, kubeconfig };

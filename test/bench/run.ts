@@ -16,7 +16,8 @@ import { runRound, type CellRun, type RoundContext } from './round.js';
 import { readRss, startSession } from './session.js';
 import { summarise, type Row } from './summary.js';
 import { runUpgradeStream } from './upgrade-stream.js';
-import { BenchSetupError, ensureWrk, runWrk, writeDoneScript, wrkVersion } from './wrk.js';
+import { BenchSetupError } from './debian-tools.js';
+import { ensureWrk, runWrk, writeDoneScript, wrkVersion } from './wrk.js';
 
 const log = (line: string) => console.error(line);
 /** Time for the last cell's garbage to be collected before the after-run RSS is read. */

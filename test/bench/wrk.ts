@@ -3,9 +3,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureCommand } from './debian-tools.js';
 
-/** Thrown when the bench cannot run at all; the entry point prints its message as one line. */
-export class BenchSetupError extends Error {}
 
 const DONE_SCRIPT = `done = function(summary, latency, requests)
   local e = summary.errors
@@ -37,23 +36,9 @@ export interface WrkRun {
   headers: readonly string[];
 }
 
-function onPath(command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
-}
-
-/** apt-get's own output goes to stderr: stdout is kept for the markdown table. */
-function aptGet(args: string[]): boolean {
-  console.error(`$ apt-get ${args.join(' ')}`);
-  return spawnSync('apt-get', args, { stdio: ['ignore', 2, 2], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
-}
-
 /** Returns the command to run, installing wrk with apt-get when it is not on PATH. */
 export function ensureWrk(): string {
-  if (onPath('wrk')) return 'wrk';
-  console.error('wrk is not on PATH: installing it with apt-get (the bench needs it as its load generator)');
-  // A container image often ships without package lists: update once and retry.
-  const installed = aptGet(['install', '-y', 'wrk']) || (aptGet(['update']) && aptGet(['install', '-y', 'wrk']));
-  if (!installed || !onPath('wrk')) throw new BenchSetupError('wrk is not installed and `apt-get install -y wrk` failed: install wrk (https://github.com/wg/wrk) and run again');
+  ensureCommand('wrk', 'wrk', 'the bench needs it as its load generator');
   return 'wrk';
 }
 
