@@ -11,7 +11,7 @@ import type { AuditBackend, AuditEvent } from './event.js';
 export interface AuditReports {
   /** A backend could not write or send; `backend` names which. */
   error(backend: 'log' | 'webhook', message: string): void;
-  /** Events lost: only when a bounded buffer or the spool is full. */
+  /** Events lost: a bounded buffer or the spool full, or (the log file) a write that failed. */
   dropped(backend: 'log' | 'webhook', count: number): void;
   /** Every event handed to the backends. */
   readonly event?: (event: AuditEvent) => void;
@@ -20,15 +20,8 @@ export interface AuditReports {
 export function createAuditor(config: AuditConfig, reports: AuditReports): Auditor {
   const backends: AuditBackend[] = [];
   if (config.log !== undefined) {
-    const log = createLogBackend(config.log, (message) => reports.error('log', message));
-    // The file reports its drops as it makes them (onError); their count is told once, at the end.
-    backends.push({
-      write: (event) => log.write(event),
-      close: async () => {
-        await log.close();
-        if (log.droppedEvents > 0) reports.dropped('log', log.droppedEvents);
-      },
-    });
+    // Drops are counted as they happen (paced), so /metrics shows a failing disk while it fails.
+    backends.push(createLogBackend(config.log, (message) => reports.error('log', message), (count) => reports.dropped('log', count)));
   }
   if (config.webhook !== undefined) {
     backends.push(

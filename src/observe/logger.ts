@@ -5,6 +5,7 @@
 import { openSync } from 'node:fs';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { ConfigError } from '../errors.js';
+import { createLogFile } from './log-file.js';
 import { createTextDestination, type TextTarget } from './text-format.js';
 
 export type { Logger };
@@ -32,11 +33,11 @@ export function resolveLogFormat(options: LogOptions, stderrIsTerminal: boolean)
 }
 
 /**
- * Opens --log-file now, synchronously, so a bad path is a start-up error rather than a lost
- * log. sync: false buffers writes; pino registers a synchronous flush on process exit for the
- * destinations it builds, so the lines written just before process.exit() are kept.
+ * Opens --log-file now, synchronously, so a bad path is a start-up error rather than a lost log.
+ * Writes are buffered (log-file.ts); what is still buffered when the process exits is written
+ * then, in one attempt, so the lines logged just before process.exit() are kept.
  */
-function fileDestination(path: string) {
+function fileDestination(path: string, stderr: NodeJS.WritableStream): TextTarget {
   let fd: number;
   try {
     fd = openSync(path, 'a', 0o600);
@@ -45,11 +46,24 @@ function fileDestination(path: string) {
     const reason = err instanceof Error ? err.message.replace(/, open '.*'$/, '') : String(err);
     throw new ConfigError(`--log-file: cannot open ${path} (${reason})`, { cause: err });
   }
-  return pino.destination({ dest: fd, sync: false, mkdir: false });
+  const file = createLogFile(fd, path, (message) => stderr.write(`${message}\n`));
+  process.once('exit', () => file.flushSync());
+  return file;
+}
+
+/**
+ * stderr that cannot be written (a full disk behind `2>file`, a closed pipe) emits 'error', which
+ * unheard would crash the proxy on its next log line. There is nowhere left to report it: the
+ * lines are lost, and the proxy serves on.
+ */
+function surviveStderrErrors(stderr: NodeJS.WriteStream): void {
+  // A stand-in without events (tests hand one in) has no errors to survive.
+  if (typeof stderr.listenerCount === 'function' && stderr.listenerCount('error') === 0) stderr.on('error', () => undefined);
 }
 
 export function createLogger(options: LogOptions, stderr: NodeJS.WriteStream = process.stderr): Logger {
-  const target: TextTarget = options.file === undefined ? stderr : fileDestination(options.file);
+  surviveStderrErrors(stderr);
+  const target: TextTarget = options.file === undefined ? stderr : fileDestination(options.file, stderr);
   const destination: DestinationStream =
     resolveLogFormat(options, stderr.isTTY === true) === 'text' ? createTextDestination(target) : target;
   return pino(

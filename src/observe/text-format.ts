@@ -75,7 +75,7 @@ export function formatRecord(record: LogRecord): string {
   return ACCESS_MESSAGES.has(record.msg as string) && typeof record.method === 'string' ? requestLine(record) : plainLine(record);
 }
 
-/** What the text stream writes to: process.stderr, or pino's SonicBoom for --log-file. */
+/** What the text stream writes to: process.stderr, or the --log-file writer (observe/log-file.ts). */
 export interface TextTarget {
   write(text: string): unknown;
   flushSync?(): void;

@@ -2,7 +2,7 @@
 // environment it saw, prints the answer the test prepared for that run (or the default one), and
 // can be told to fail, write to stderr, or hang.
 
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { plant, plantPrivateKey } from './planted-secrets.js';
 
@@ -66,4 +66,16 @@ export function writePlugin(dir: string, name = 'plugin'): TestPlugin {
     },
     hang: () => writeFileSync(join(state, 'hang'), ''),
   };
+}
+
+/**
+ * Writes (or rewrites) an executable `/bin/sh` script with `body` at `path`, replacing the file in
+ * one rename so a run that starts meanwhile sees the old script or the new, never half of one.
+ */
+export function writeScript(path: string, body: string): string {
+  const next = `${path}.next`;
+  writeFileSync(next, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  chmodSync(next, 0o755);
+  renameSync(next, path);
+  return path;
 }

@@ -54,6 +54,8 @@ const DEFAULT_MAX_PENDING_BYTES = 64 * MEGABYTE;
 /** Largest single write: bounds the copy made to join lines. */
 const BATCH_BYTES = 256 * 1024;
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Drops are told to onDropped at once, then at most this often while they go on (and the rest at close). */
+const DROP_REPORT_MS = 10_000;
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 const GZ = '.gz';
@@ -447,12 +449,16 @@ class LogFileBackend implements LogBackend {
   private milling: Promise<void> | undefined;
   private millAgain = false;
   private closing: Promise<void> | undefined;
+  /** Drops not yet told to onDropped, and the timer that paces telling them. */
+  private unreportedDrops = 0;
+  private dropReportTimer: NodeJS.Timeout | undefined;
   private readonly sink: Sink;
   private readonly path: string;
 
   constructor(
     private readonly options: LogBackendOptions,
     private readonly onError: (message: string) => void,
+    private readonly onDropped?: (count: number) => void,
   ) {
     this.maxPendingBytes = options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
     this.path = options.path === '-' ? '-' : resolve(options.path);
@@ -467,7 +473,7 @@ class LogFileBackend implements LogBackend {
 
   write(event: AuditEvent): void {
     if (this.closed) {
-      this.dropped += 1;
+      this.drop(1);
       this.onError(`audit log: event ${event.auditID} (${event.stage}) written after the log was closed, dropped`);
       return;
     }
@@ -475,13 +481,13 @@ class LogFileBackend implements LogBackend {
     try {
       text = JSON.stringify(event) + '\n';
     } catch (err) {
-      this.dropped += 1;
+      this.drop(1);
       this.onError(`audit log: cannot encode event ${event.auditID}: ${oneLine(messageOf(err))}`);
       return;
     }
     const bytes = Buffer.byteLength(text);
     if (this.pendingBytes + bytes > this.maxPendingBytes) {
-      this.dropped += 1;
+      this.drop(1);
       if (!this.overflowing) {
         this.overflowing = true;
         this.onError(`audit log: ${this.path} is not keeping up (${this.pendingBytes} bytes waiting), dropping events until it catches up`);
@@ -503,6 +509,33 @@ class LogFileBackend implements LogBackend {
     while (this.draining !== undefined) await this.draining;
     while (this.milling !== undefined) await this.milling;
     await this.sink.close();
+    clearTimeout(this.dropReportTimer);
+    this.dropReportTimer = undefined;
+    this.reportDrops();
+  }
+
+  /** Counts lost events; onDropped hears of them now, or with the next paced report, so a metric shows a failing disk while it fails. */
+  private drop(count: number): void {
+    this.dropped += count;
+    if (this.onDropped === undefined || count === 0) return;
+    this.unreportedDrops += count;
+    if (this.dropReportTimer === undefined) this.paceDropReports();
+  }
+
+  /** Tells what is unreported, then again every DROP_REPORT_MS while there is more; stops when a period had none. */
+  private paceDropReports(): void {
+    if (this.unreportedDrops === 0) {
+      this.dropReportTimer = undefined;
+      return;
+    }
+    this.reportDrops();
+    this.dropReportTimer = setTimeout(() => this.paceDropReports(), DROP_REPORT_MS).unref();
+  }
+
+  private reportDrops(): void {
+    const count = this.unreportedDrops;
+    this.unreportedDrops = 0;
+    if (count > 0) this.onDropped?.(count);
   }
 
   /** Writes the queue out, a batch at a time, then stops; write() starts it again. */
@@ -550,7 +583,7 @@ class LogFileBackend implements LogBackend {
       // Lines that went out whole before the failure are written, not lost.
       const written = failure instanceof WriteFailure ? failure.written : 0;
       const lost = lines.length - countNewlines(chunk, written);
-      this.dropped += lost;
+      this.drop(lost);
       // One report per run of failures, not one per batch.
       if (!this.writeFailing) this.onError(`audit log: ${oneLine(messageOf(failure))}; ${lost} events lost`);
       this.writeFailing = true;
@@ -626,9 +659,10 @@ class LogFileBackend implements LogBackend {
  * the background, rotated as kube-apiserver's lumberjack does. Creates the file and its
  * directories first (openCheck), throwing a ConfigError when it cannot. Later trouble (write,
  * rotation, compression, a disk that falls behind) goes to `onError` as one line, and logging
- * goes on.
+ * goes on; events lost are told to `onDropped` when first lost, then at most every 10 s, the rest
+ * at close.
  */
-export function createLogBackend(options: LogBackendOptions, onError: (message: string) => void): LogBackend {
+export function createLogBackend(options: LogBackendOptions, onError: (message: string) => void, onDropped?: (count: number) => void): LogBackend {
   openCheck(options);
-  return new LogFileBackend(options, onError);
+  return new LogFileBackend(options, onError, onDropped);
 }
