@@ -194,14 +194,15 @@ void t.test('a token in the kubeconfig (or --token) means the plugin is never ru
 void t.test('refresh ahead: near its expiry the plugin runs in the background while the current token still serves', async (t) => {
   const cluster = await startTestCluster(t, { tokens: { 'ahead-token-1': 'exec-user', 'ahead-token-2': 'exec-user' } });
   const plugin = writePlugin(cluster.dir);
-  // A life of 10 s from now, of which start-up takes a part: the background refresh is due in the
-  // last fifth of the life left when the plugin ran, and the token is sent until its last tenth.
-  // 1.1 s before expiry is inside that window for any start-up under 4.5 s.
+  const proxy = await startProxyProcess(['--kubeconfig', cluster.kubeconfig(execUser(plugin.command)), '-p', '0'], { env: isolatedEnv(cluster.dir) });
+  t.teardown(() => proxy.stop());
+  // The plugin first runs on the first request, so the clock starts here, after start-up (however
+  // slow a loaded machine makes that): a life of 10 s, whose background refresh is due in the last
+  // fifth of the life left when the plugin ran, and whose token is sent until its last tenth.
+  // 1.1 s before expiry is inside that window for a first request answered within 4.5 s.
   const expiresAt = Date.now() + 10_000;
   plugin.answer(execCredential({ token: 'ahead-token-1', expirationTimestamp: new Date(expiresAt).toISOString() }), 1);
   plugin.answer(execCredential({ token: 'ahead-token-2' }));
-  const proxy = await startProxyProcess(['--kubeconfig', cluster.kubeconfig(execUser(plugin.command)), '-p', '0'], { env: isolatedEnv(cluster.dir) });
-  t.teardown(() => proxy.stop());
 
   t.match(await echo(proxy.url), { status: 200, user: 'exec-user' });
   t.equal(plugin.runs(), 1);
