@@ -77,6 +77,26 @@ function serveHeaders(ctx: RequestContext): void {
   ctx.res.writeHead(200, headers).end('{}');
 }
 
+/**
+ * `/test/trickle?headersAfterMs=H&chunks=N&everyMs=M`: a slow server. The headers come after H ms,
+ * then N lines of body one every M ms (with a Content-Length: not a stream, a slow answer).
+ */
+function serveTrickle(ctx: RequestContext): void {
+  const { query, res } = ctx;
+  const every = intParam(query, 'everyMs') ?? 0;
+  const lines = Array.from({ length: intParam(query, 'chunks') ?? 0 }, (_, index) => `chunk ${index}\n`);
+  const length = lines.reduce((sum, line) => sum + Buffer.byteLength(line), 0);
+  const step = () => {
+    if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': length }).flushHeaders();
+    const line = lines.shift();
+    if (line === undefined) return void res.end();
+    res.write(line);
+    timer = setTimeout(step, every);
+  };
+  let timer = setTimeout(step, intParam(query, 'headersAfterMs') ?? 0);
+  res.once('close', () => clearTimeout(timer));
+}
+
 /** /test/hang never answers: the socket goes when the client leaves or the server closes. */
 function hang(): void {}
 
@@ -88,6 +108,7 @@ const TEST_ENDPOINTS: Record<string, { methods?: string[]; param?: true; serve: 
   bytes: { methods: GET, serve: serveBytes },
   status: { methods: GET, param: true, serve: (ctx, code) => serveStatusCode(ctx, code!) },
   hang: { methods: GET, serve: hang },
+  trickle: { methods: GET, serve: serveTrickle },
   gzip: { methods: GET, serve: serveGzip },
   list: { methods: GET, serve: serveList },
   headers: { methods: GET, serve: serveHeaders },

@@ -1,6 +1,7 @@
 // Requests waiting for a connection to the API server, and the bound on that wait. undici queues
 // a dispatched request until its pool has a connection for it, with no limit in time; a request
-// still waiting at its deadline is answered 503 with Retry-After instead of hanging.
+// still waiting at its deadline is answered instead of hanging: 503 with Retry-After when every
+// connection was busy, 504 when the one it waited for was never completed (a frozen API server).
 
 import { performance } from 'node:perf_hooks';
 
@@ -14,7 +15,13 @@ export class ConnectionWaits {
   private readonly deadlines = new Map<Waiter, number>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(readonly timeoutMs: number) {}
+  constructor(
+    readonly timeoutMs: number,
+    /** The flag that set `timeoutMs`, for the answer's message. */
+    readonly flag: '--upstream-queue-timeout' | '--request-timeout' = '--upstream-queue-timeout',
+    /** Why requests may be waiting, when a connection is being made and has not completed. */
+    readonly connectingProblem: () => string | undefined = () => undefined,
+  ) {}
 
   /** How many requests wait now (a metrics gauge). */
   get size(): number {

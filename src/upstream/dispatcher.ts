@@ -13,9 +13,19 @@ import { recordConnection, recordReadyConnection } from '../observe/timeline.js'
 import { ConnectionWaits } from './connection-waits.js';
 import { connectThroughProxy } from './proxy-connector.js';
 import { tlsConnectOptions } from './tls-options.js';
+import { handshakeProbe, UpstreamHealth } from './upstream-health.js';
 
 /** Idle upstream connections are kept this long (client-go keeps them 90 s; servers often close sooner). */
 const IDLE_TIMEOUT_MS = 30_000;
+
+/**
+ * TCP keep-alive probes start after this much silence, as client-go's dialer starts them
+ * (net.Dialer KeepAlive: 30 s; undici's default is 60 s). They end a connection whose server
+ * vanished without a FIN (a dead host, a dropped NAT entry), a watch's included. The probe
+ * interval and count are the system's (Node cannot set them). They cannot tell a frozen server
+ * process from a quiet one, since its kernel answers them.
+ */
+const TCP_KEEPALIVE_DELAY_MS = 30_000;
 
 /**
  * Which connections a request rides on. Short requests share a capped HTTP/1.1 keep-alive pool.
@@ -75,35 +85,64 @@ export const POOL_KINDS = Object.keys(POOL_SHAPES) as readonly PoolKind[];
 /** Told of every new connection to the API server (metrics). */
 export type ConnectionListener = (socket: Socket, kind: PoolKind) => void;
 
-export function createUpstreamPool(upstream: UpstreamConfig, kind: PoolKind, identity?: TlsIdentity, onConnection?: ConnectionListener): Pool {
+/** Told of every connection attempt and its outcome (metrics, readiness); `attempt` names one attempt. */
+interface ConnectOutcomes {
+  readonly started?: (attempt: object, socket: Socket | undefined) => void;
+  readonly connected: (attempt: object, socket: Socket) => void;
+  readonly failed?: (attempt: object, err: Error) => void;
+}
+
+export function createUpstreamPool(upstream: UpstreamConfig, kind: PoolKind, identity?: TlsIdentity, onConnection?: ConnectionListener, health?: UpstreamHealth): Pool {
   const shape = POOL_SHAPES[kind](upstream);
   const connect = {
     timeout: UPSTREAM_CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    keepAliveInitialDelay: TCP_KEEPALIVE_DELAY_MS,
     // Offers h2 by ALPN; the server chooses.
     allowH2: shape.allowH2 === true,
     ...(upstream.server.protocol === 'https:' ? tlsConnectOptions(upstream, identity) : {}),
   };
-  return new Pool(upstream.server.origin, {
+  const outcomes: ConnectOutcomes = {
+    connected: (attempt, socket) => {
+      health?.connected(attempt);
+      onConnection?.(socket, kind);
+    },
+    ...(health === undefined
+      ? {}
+      : {
+          started: (attempt: object, socket: Socket | undefined) => health.connecting(attempt, kind, socket),
+          failed: (attempt: object, err: Error) => health.failed(err, attempt),
+        }),
+  };
+  const pool = new Pool(upstream.server.origin, {
     ...shape,
     keepAliveTimeout: IDLE_TIMEOUT_MS,
     // Watches and log streams may be silent for minutes: never time out a body.
     bodyTimeout: 0,
     headersTimeout: upstream.requestTimeoutMs,
     // Without a proxy, undici's own connector (what it builds from options itself), timed.
-    connect: timed(upstream.proxy === undefined ? buildConnector(connect) : connectThroughProxy(upstream.proxy, connect), onConnection && ((socket) => onConnection(socket, kind))),
+    connect: timed(upstream.proxy === undefined ? buildConnector(connect) : connectThroughProxy(upstream.proxy, connect), outcomes),
   });
+  // A connection that closed may have closed because the server went away: readiness re-checks.
+  if (health !== undefined) pool.on('disconnect', () => health.disconnected());
+  return pool;
 }
 
-/** Records each new connection's DNS, TCP and TLS times for the request timelines. */
-function timed(connector: buildConnector.connector, onConnection: ((socket: Socket) => void) | undefined): buildConnector.connector {
+/** Records each new connection's DNS, TCP and TLS times for the request timelines, and tells `outcomes` of each attempt. */
+function timed(connector: buildConnector.connector, outcomes: ConnectOutcomes): buildConnector.connector {
   return (options, callback) => {
     const startedAt = performance.now();
     const https = options.protocol === 'https:';
     let recorded = false;
+    let settled = false;
+    const attempt = {};
     const socket: unknown = connector(options, (...result) => {
+      settled = true;
       if (result[0] === null) {
         if (!recorded) recordReadyConnection(result[1], startedAt);
-        onConnection?.(result[1]);
+        outcomes.connected(attempt, result[1]);
+      } else {
+        outcomes.failed?.(attempt, result[0]);
       }
       callback(...result);
     });
@@ -112,6 +151,8 @@ function timed(connector: buildConnector.connector, onConnection: ((socket: Sock
       recorded = true;
       recordConnection(socket as Socket, https);
     }
+    // Told after the fact (the socket is known only now), unless the outcome came first.
+    if (!settled) outcomes.started?.(attempt, (socket ?? undefined) as Socket | undefined);
     return socket as ReturnType<buildConnector.connector>;
   };
 }
@@ -130,17 +171,33 @@ export class UpstreamPools {
   private readonly retired = new Set<Pool>();
   /** Requests of each kind waiting for a connection, whatever the identity; bounded by --upstream-queue-timeout. */
   readonly waits: Readonly<Record<PoolKind, ConnectionWaits>>;
+  /** Whether the API server answers, as the pools' connections show it (/readyz). */
+  readonly health: UpstreamHealth;
 
   constructor(
     private readonly upstream: UpstreamConfig,
     private readonly onConnection?: ConnectionListener,
   ) {
+    this.health = new UpstreamHealth(upstream.server, handshakeProbe(upstream));
     this.pools = this.createSet(undefined);
-    this.waits = Object.fromEntries(POOL_KINDS.map((kind) => [kind, new ConnectionWaits(upstream.queueTimeoutMs)])) as Record<PoolKind, ConnectionWaits>;
+    this.waits = Object.fromEntries(POOL_KINDS.map((kind) => [kind, this.createWaits(kind)])) as Record<PoolKind, ConnectionWaits>;
+  }
+
+  /**
+   * A wait for a connection ends at --upstream-queue-timeout, or sooner at --request-timeout: a
+   * request waiting on a connection that a frozen API server never completes is still a request
+   * that got no answer in time. Its answer names what it waited for (connection-waits.ts).
+   */
+  private createWaits(kind: PoolKind): ConnectionWaits {
+    const { queueTimeoutMs, requestTimeoutMs } = this.upstream;
+    const byRequestTimeout = requestTimeoutMs > 0 && requestTimeoutMs < queueTimeoutMs;
+    return new ConnectionWaits(byRequestTimeout ? requestTimeoutMs : queueTimeoutMs, byRequestTimeout ? '--request-timeout' : '--upstream-queue-timeout', () =>
+      this.health.connectingProblem(kind),
+    );
   }
 
   private createSet(identity: TlsIdentity | undefined): PoolSet {
-    return Object.fromEntries(POOL_KINDS.map((kind) => [kind, createUpstreamPool(this.upstream, kind, identity, this.onConnection)])) as Record<PoolKind, Pool>;
+    return Object.fromEntries(POOL_KINDS.map((kind) => [kind, createUpstreamPool(this.upstream, kind, identity, this.onConnection, this.health)])) as Record<PoolKind, Pool>;
   }
 
   for(identity: TlsIdentity | undefined, kind: PoolKind): Pool {

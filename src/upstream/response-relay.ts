@@ -17,6 +17,8 @@ type Controller = Dispatcher.DispatchController;
 export interface ForwardEvents {
   /** A request could not be answered by the API server. */
   fail(ctx: RequestContext, res: ServerResponse, error: ProxyError): void;
+  /** The API server's answer broke off after its headers (its connection reset or closed): to be logged, the client's response is cut short. */
+  broken?(ctx: RequestContext, res: ServerResponse, error: ProxyError): void;
   /** A response without a length started: a watch or a follow, which shutdown must end itself. */
   stream(res: ServerResponse): void;
 }
@@ -43,12 +45,17 @@ function appendTiming(upstream: string | string[] | undefined, ours: string): st
  */
 const MAX_BUFFERED_BYTES = 256 * 1024;
 
-/** What a request that waited too long for a connection is told; it may try again at once. */
+/**
+ * What a request that waited too long for a connection is told: a 504 naming the stage a
+ * connection attempt hangs in, or when none does (every connection busy), a 503 it may retry at once.
+ */
 function noConnectionWithin(waits: ConnectionWaits, server: URL): ProxyError {
   const seconds = waits.timeoutMs / 1000;
-  return new ProxyError('KAP_QUEUE_TIMEOUT', `no connection to the API server became free within ${seconds}s (--upstream-queue-timeout; server ${server.origin})`, {
-    retryAfterSeconds: 1,
-  });
+  const connecting = waits.connectingProblem();
+  if (connecting !== undefined) {
+    return new ProxyError('KAP_UPSTREAM_CONNECT_TIMEOUT', `no connection to the API server within ${seconds}s (${waits.flag}): ${connecting} (server ${server.origin})`);
+  }
+  return new ProxyError('KAP_QUEUE_TIMEOUT', `no connection to the API server became free within ${seconds}s (${waits.flag}; server ${server.origin})`, { retryAfterSeconds: 1 });
 }
 
 /**
@@ -173,8 +180,12 @@ export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter {
     this.done = true;
     this.waits.delete(this);
     if (error === CLIENT_GONE || this.res.writableEnded) return;
-    // Headers already sent: truncate the response as kubectl does (http.ErrAbortHandler).
-    if (this.res.headersSent) this.res.destroy(error);
-    else this.events.fail(this.ctx, this.res, toProxyError(error, this.server));
+    const failure = toProxyError(error, this.server);
+    if (!this.res.headersSent) return this.events.fail(this.ctx, this.res, failure);
+    // A watch whose API server died: no Status can follow its headers, so the response is cut
+    // short as kubectl does (http.ErrAbortHandler); the client sees its stream fail, not end
+    // cleanly, and re-lists.
+    this.events.broken?.(this.ctx, this.res, failure);
+    this.res.destroy(error);
   }
 }

@@ -147,7 +147,7 @@ export function createUpgrader(upstream: UpstreamConfig, callbacks: UpgradeCallb
     socket.write(requestHead(record.ctx.req, target, headers), () => (timeline.sentAt ??= performance.now()));
     // Client bytes go upstream only after a 101: before it, they would be read by the API server
     // as another request on this connection, one that no filter has seen.
-    withDeadline(readResponseHead(socket), deadlineMs, socket).then((head) => relayAnswer(upstream, up, head), up.fail);
+    withDeadline(readResponseHead(socket), deadlineMs, socket, timeline.connection).then((head) => relayAnswer(upstream, up, head), up.fail);
   }
 
   return (ctx, client, early) => {

@@ -20,6 +20,10 @@ export interface TestCluster {
   kubeconfig(user: Record<string, unknown>, cluster?: Record<string, unknown>, name?: string): string;
   /** A kubeconfig whose user has the client certificate and key. */
   certKubeconfig(): string;
+  /** Stops the API server as a crash would: its listener and every connection gone at once. */
+  stopApiServer(): Promise<void>;
+  /** Starts a new API server on the stopped one's port with the same PKI and credentials; `api` is then the new one. */
+  restartApiServer(): Promise<void>;
 }
 
 export interface TestClusterOptions {
@@ -36,12 +40,13 @@ export async function startTestCluster(t: Test, options: TestClusterOptions = {}
   plantPrivateKey(pki.clientKey);
   plantPrivateKey(pki.serverKey);
   const files = writePki(join(dir, 'pki'), pki);
-  const api = await startApiServer({
+  const apiOptions = {
     pki,
     tokens: { [ADMIN_TOKEN]: 'token-admin', ...options.tokens },
     ...(options.basicAuth ? { basicAuth: options.basicAuth } : {}),
     ...(options.authenticateToken ? { authenticateToken: options.authenticateToken } : {}),
-  });
+  };
+  let api = await startApiServer(apiOptions);
   t.teardown(() => api.close());
   const kubeconfig = (user: Record<string, unknown>, cluster: Record<string, unknown> = {}, name = 'kubeconfig') => {
     const path = join(dir, name);
@@ -57,11 +62,19 @@ export async function startTestCluster(t: Test, options: TestClusterOptions = {}
     return path;
   };
   return {
-    api,
+    get api() {
+      return api;
+    },
     pki,
     dir,
     files,
     kubeconfig,
     certKubeconfig: () => kubeconfig({ 'client-certificate': files.clientCert, 'client-key': files.clientKey }, {}, 'cert-kubeconfig'),
+    stopApiServer: () => api.close(),
+    restartApiServer: async () => {
+      await api.close();
+      // Same port, so kubeconfigs already written still point at it.
+      api = await startApiServer({ ...apiOptions, host: api.host, port: api.port });
+    },
   };
 }

@@ -3,6 +3,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import type { ConnectionTiming } from '../../observe/timeline.js';
 import { performance } from 'node:perf_hooks';
 import { ProxyError } from '../../errors.js';
 
@@ -106,13 +107,23 @@ export function relayAndClose(client: Socket, upstream: Socket, head: Buffer, re
   upstream.resume();
 }
 
+/**
+ * Where a connection that got no answer hangs, if before the request could be sent: a frozen
+ * server's kernel still completes TCP, never TLS.
+ */
+function unansweredStage(connection: ConnectionTiming | undefined): string {
+  if (connection === undefined || connection.readyAt !== undefined) return '';
+  return connection.connectAt === undefined ? ': TCP connect unanswered' : ': TLS handshake unanswered';
+}
+
 /** Waits at most `ms` for the upstream's answer to the upgrade, then gives up with a 504. */
-export function withDeadline<T>(promise: Promise<T>, ms: number, socket: Socket): Promise<T> {
+export function withDeadline<T>(promise: Promise<T>, ms: number, socket: Socket, connection?: ConnectionTiming): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
+      const stage = unansweredStage(connection);
       socket.destroy();
-      reject(new ProxyError('KAP_UPGRADE_TIMEOUT', `the API server did not answer the upgrade within ${ms} ms`));
+      reject(new ProxyError('KAP_UPGRADE_TIMEOUT', `the API server did not answer the upgrade within ${ms} ms${stage}`));
     }, ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
