@@ -47,17 +47,24 @@ function writeKubeconfig(config: ProxyConfig, proxy: RunningProxy, logger: Logge
 }
 
 /**
- * With --caller-token-file and --www: the one-time login link for the pages, on stdout (where the
- * user who started the proxy reads it; logs may go further), now and whenever a visit asks for a
- * new one.
+ * With --ui: where the live view is. With --caller-token-file, the one-time login link for the
+ * --www pages and the live view, on stdout (where the user who started the proxy reads it; logs
+ * may go further), now and whenever a visit asks for a new one. A code works once, on either
+ * listener: both redeem the same links.
  */
-function loginLinkLines(config: ProxyConfig, proxy: RunningProxy): string {
+function browserLines(config: ProxyConfig, proxy: RunningProxy): string {
+  const uiOrigin = config.ui === undefined || proxy.metricsAddress === undefined ? undefined : `http://${proxy.metricsAddress}`;
+  const where = uiOrigin === undefined ? '' : `Live view of the traffic: ${uiOrigin}/ui/\n`;
   const links = config.callers?.secrets.loginLinks;
-  if (links === undefined || config.staticFiles === undefined || proxy.address.startsWith('/')) return '';
-  const origin = ownOrigin(proxy.scheme, proxy.address);
-  const line = (code: string) => `Log in to the --www pages from a browser (this link works once, within ${Math.round(links.ttlMs / 1000)} s): ${origin}/?${LOGIN_PARAMETER}=${code}\n`;
-  links.onRenewal((code) => process.stdout.write(line(code)));
-  return line(links.issue());
+  if (links === undefined) return where;
+  const targets: [string, string][] = [];
+  if (config.staticFiles !== undefined && !proxy.address.startsWith('/')) targets.push(['the --www pages', ownOrigin(proxy.scheme, proxy.address)]);
+  if (uiOrigin !== undefined) targets.push(['the live view', uiOrigin]);
+  if (targets.length === 0) return where;
+  const ttlS = Math.round(links.ttlMs / 1000);
+  const lines = (code: string) => targets.map(([what, origin]) => `Log in to ${what} from a browser (this link works once, within ${ttlS} s): ${origin}/?${LOGIN_PARAMETER}=${code}\n`).join('');
+  links.onRenewal((code) => process.stdout.write(lines(code)));
+  return where + lines(links.issue());
 }
 
 async function main(): Promise<void> {
@@ -76,7 +83,7 @@ async function main(): Promise<void> {
   const proxy = await startProxy(config, logger);
   writeKubeconfig(config, proxy, logger);
   // kubectl's line first and unchanged: scripts wait for it.
-  process.stdout.write(`Starting to serve on ${proxy.address}\n${httpsLines(config, proxy.address)}${loginLinkLines(config, proxy)}`);
+  process.stdout.write(`Starting to serve on ${proxy.address}\n${httpsLines(config, proxy.address)}${browserLines(config, proxy)}`);
   logger.info({ identity: config.identity }, 'acting as');
   if (proxy.metricsAddress !== undefined) logger.info({ address: proxy.metricsAddress }, 'serving /metrics, /healthz and /readyz');
 

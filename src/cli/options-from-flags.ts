@@ -80,6 +80,8 @@ export function optionsFromFlags(flags: ParsedFlags, problems: string[]): ProxyO
     verifyCredentials: flags['verify-credentials'],
     serverTiming: flags['server-timing'],
     metricsAddress: flags['metrics-address'],
+    ui: flags.ui,
+    uiHistory: flags['ui-history'] === undefined ? undefined : integer('ui-history', flags['ui-history'], problems),
     verbosity: integer('v', flags.v, problems),
     logFormat: flags['log-format'],
     logFile: flags['log-file'],

@@ -25,6 +25,7 @@ import { chooseProxy, describeProxy, PROXY_SCHEMES, type ProxyEnvironment } from
 import type { ProxyOptions } from './options.js';
 import type { ListenTarget, ProxyConfig, UpstreamConfig } from './proxy-config.js';
 import { userAgent } from './user-agent.js';
+import { observeAddress, uiConfig } from './ui-options.js';
 import { effectiveRejectPaths, parseHostPort, withTrailingSlash } from './validate.js';
 
 /** The parts of the environment start-up reads, passed in so tests can set them. */
@@ -237,7 +238,8 @@ export async function completeConfig(options: ProxyOptions, env: Environment, ru
     readOnly: options.readOnly,
     upstream,
     verbosity: options.verbosity,
-    ...(options.metricsAddress === undefined ? {} : { metrics: parseHostPort(options.metricsAddress) }),
+    ...(observeAddress(options) === undefined ? {} : { metrics: parseHostPort(observeAddress(options)!) }),
+    ...(uiConfig(options) === undefined ? {} : { ui: uiConfig(options) }),
     ...(audit === undefined ? {} : { audit }),
     identity: `${identity.summary} against ${upstream.server.origin}${upstream.proxy === undefined ? '' : ` through proxy ${describeProxy(upstream.proxy)}`}`,
     warnings,

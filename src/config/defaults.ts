@@ -39,3 +39,10 @@ export const DEFAULT_LOGIN_LINK_TTL = '5m';
  * requestTimeout is 0, as here; kube-apiserver's is 32 s, kubectl proxy has none.
  */
 export const DEFAULT_HEADERS_TIMEOUT = '10s';
+
+/** --ui without --metrics-address: the listener of /metrics and the live view (kubectl proxy's port plus one). */
+export const DEFAULT_UI_ADDRESS = '127.0.0.1:8002';
+/** --ui-history: finished requests the live view keeps (its ring buffer). */
+export const DEFAULT_UI_HISTORY = 1000;
+/** --ui-history's upper bound: the whole buffer is sent to each page that opens (about 0.5 KB a row). */
+export const MAX_UI_HISTORY = 10_000;

@@ -71,6 +71,10 @@ export interface ProxyOptions {
   readonly verifyCredentials: boolean;
   /** `HOST:PORT` for /metrics, /healthz and /readyz; off unless given. */
   readonly metricsAddress?: string;
+  /** Serve the live traffic view at /ui/ of the metrics listener (127.0.0.1:8002 without --metrics-address). */
+  readonly ui?: boolean;
+  /** Finished requests the live view keeps; undefined when not given. */
+  readonly uiHistory?: number;
   /** Add our phases as a `Server-Timing` response header. */
   readonly serverTiming: boolean;
   readonly verbosity: number;

@@ -11,6 +11,7 @@ import type { AuditConfig } from './audit-config.js';
 import type { CallerToken } from '../credentials/caller-token-file.js';
 import type { CallerSecrets } from '../stages/caller-secrets.js';
 import type { HeaderRecording } from '../observe/verbosity.js';
+import type { UiConfig } from './ui-options.js';
 
 export type ListenTarget =
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
@@ -70,6 +71,8 @@ export interface ProxyConfig {
   readonly verbosity: number;
   /** Where /metrics, /healthz and /readyz are served; absent: nowhere. */
   readonly metrics?: { readonly host: string; readonly port: number };
+  /** --ui: the live traffic view, served at /ui/ of the metrics listener. */
+  readonly ui?: UiConfig;
   /** The audit log, with --audit-log-path or --audit-webhook-config-file. */
   readonly audit?: AuditConfig;
   /** Who the proxy acts as, for the start-up log: never a secret. */

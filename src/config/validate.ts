@@ -4,6 +4,7 @@ import { unpinnedCorsOrigins } from '../stages/cors.js';
 import { compileRuleList } from '../stages/rules.js';
 import { DEFAULT_PORT, DEFAULT_REJECT_PATHS } from './defaults.js';
 import type { ProxyOptions } from './options.js';
+import { uiProblems } from './ui-options.js';
 
 /** kubectl appends the trailing slash to both prefixes (pkg/cmd/proxy/proxy.go). */
 export function withTrailingSlash(prefix: string): string {
@@ -79,6 +80,7 @@ export function validateOptions(options: ProxyOptions): string[] {
   if (options.auditLogPath === '') problems.push('--audit-log-path: the path is empty (use - for stdout)');
   if (options.certsDir !== undefined && !options.localTls) problems.push('--certs-dir: only used with --local-tls');
   problems.push(...callerProblems(options));
+  problems.push(...uiProblems(options));
   if (options.metricsAddress !== undefined && parseHostPort(options.metricsAddress) === undefined) {
     problems.push(`--metrics-address: ${JSON.stringify(options.metricsAddress)} is not HOST:PORT (e.g. 127.0.0.1:9090, [::1]:0)`);
   }

@@ -15,7 +15,7 @@ import { ProxyMetrics } from '../observe/metrics.js';
 import { RequestContext } from '../observe/request-context.js';
 import { errorAnswer } from '../stages/answers.js';
 import type { Answer, Stage } from '../stages/stage.js';
-import { UpstreamPools } from '../upstream/dispatcher.js';
+import { UpstreamPools, type ConnectionListener } from '../upstream/dispatcher.js';
 import { createForwarder } from '../upstream/forward.js';
 import { createUpgrader } from '../upstream/upgrade.js';
 import { answerClientErrors } from './client-errors.js';
@@ -31,6 +31,8 @@ import { createRequestHandler, isClosing, routeRequest, writeProxyError } from '
 import { createRequestLog, createUpgradeLog, requestFields } from './request-log.js';
 import { ConnectionTracker, shutdown } from './shutdown.js';
 import { buildStages } from './stages.js';
+import { TrafficRecorder } from '../ui/traffic-recorder.js';
+import { createUiRoutes } from '../ui/ui-routes.js';
 
 export interface RunningProxy {
   /** `127.0.0.1:8001`, `[::1]:8001` or the unix socket path. */
@@ -53,6 +55,8 @@ interface Wiring {
   readonly tracker: ConnectionTracker;
   /** With --audit-log-path or --audit-webhook-config-file. */
   readonly auditor: Auditor | undefined;
+  /** With --ui: the live view's recorder, fed where the metrics are. */
+  readonly recorder: TrafficRecorder | undefined;
 }
 
 /**
@@ -75,9 +79,13 @@ function servePlainRequests(server: ProxyListener, wiring: Wiring, pools: Upstre
       logFailure(ctx, error, 'Error while proxying request');
       writeProxyError(ctx, res, error);
     },
+    broken(ctx, res, error) {
+      ctx.log.error({ ...requestFields(ctx), status: res.statusCode, code: error.code, error: error.message }, 'Response cut off: the connection to the API server broke');
+    },
     stream: (res) => {
       tracker.trackStream(res);
       metrics?.streamOpened(res);
+      wiring.recorder?.streamOpened(contexts.get(res), res);
     },
   });
   const handle = createRequestHandler(wiring.stages, forwarder, wiring.auditor);
@@ -90,6 +98,7 @@ function servePlainRequests(server: ProxyListener, wiring: Wiring, pools: Upstre
     tracker.trackResponse(res);
     logRequest(ctx, res);
     if (metrics !== undefined) res.once('close', () => metrics.requestDone(ctx, res));
+    wiring.recorder?.requestStarted(ctx, res);
     if (wiring.auditor !== undefined) res.once('close', () => finishAudit(ctx, res.headersSent ? res.statusCode : undefined, res.writableFinished, tracker.isStopping));
     try {
       handle(ctx, res);
@@ -106,7 +115,7 @@ function servePlainRequests(server: ProxyListener, wiring: Wiring, pools: Upstre
 
 /** Upgrades (exec, attach, port-forward): the same route as plain requests, then a connection of their own. */
 function serveUpgrades(server: ProxyListener, wiring: Wiring): void {
-  const { config, upstream, logger, metrics, tracker } = wiring;
+  const { config, upstream, logger, metrics, tracker, recorder } = wiring;
   const logUpgrade = createUpgradeLog(logger, config.verbosity, upstream.server.origin);
   const upgrade = createUpgrader(upstream, {
     onError: (ctx, client, error) => {
@@ -117,9 +126,17 @@ function serveUpgrades(server: ProxyListener, wiring: Wiring): void {
     onDone: (ctx, report) => {
       finishAudit(ctx, report.status, report.closedBy === undefined || report.session !== undefined, tracker.isStopping);
       logUpgrade?.(ctx, report);
+      recorder?.upgradeDone(ctx, report);
       if (report.status !== undefined && ctx.forwarded !== undefined) metrics?.upgradeDone(ctx, ctx.forwarded.info, report.status, report.session);
     },
-    ...(metrics === undefined ? {} : { onSession: (ctx: RequestContext, bytes: Readonly<{ toUpstream: number; toClient: number }>) => metrics.upgradeSessionStarted(ctx, bytes) }),
+    ...(metrics === undefined && recorder === undefined
+      ? {}
+      : {
+          onSession: (ctx: RequestContext, bytes: Readonly<{ toUpstream: number; toClient: number }>) => {
+            metrics?.upgradeSessionStarted(ctx, bytes);
+            recorder?.upgradeSession(ctx, bytes);
+          },
+        }),
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, early: Buffer) => {
     socket.on('error', () => socket.destroy());
@@ -128,6 +145,7 @@ function serveUpgrades(server: ProxyListener, wiring: Wiring): void {
     tracker.trackUpgraded(socket);
     metrics?.upgradeOpened(socket);
     const ctx = new RequestContext(req, logger);
+    recorder?.upgradeStarted(ctx);
     /** Answered by the proxy itself (a filter, a bad request): logged like the forwarded ones, not counted. */
     const answer = (result: Answer) => {
       if (result.code !== undefined) ctx.code = result.code;
@@ -136,6 +154,7 @@ function serveUpgrades(server: ProxyListener, wiring: Wiring): void {
       const ms = ctx.timeline.phases().total;
       finishAudit(ctx, result.statusCode, true, false);
       logUpgrade?.(ctx, { status: result.statusCode, auditId: ctx.auditId, ms, phases: { total: ms } });
+      recorder?.upgradeDone(ctx, { status: result.statusCode, ms, phases: { total: ms } });
     };
     const route = routeRequest(wiring.stages, req, true);
     beginAudit(wiring.auditor, ctx, route);
@@ -164,7 +183,16 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
   const metrics = config.metrics === undefined ? undefined : new ProxyMetrics();
   // With metrics, credential fetches are counted on their way through.
   const upstream = metrics === undefined ? config.upstream : { ...config.upstream, credentials: metrics.countFetches(config.upstream.credentials) };
-  const pools = new UpstreamPools(upstream, metrics && ((socket, kind) => metrics.upstreamConnected(socket, kind)));
+  // --ui: nothing is recorded without it (no recorder, no calls).
+  const recorder = config.ui === undefined ? undefined : new TrafficRecorder(config.ui.history);
+  const onConnection: ConnectionListener | undefined =
+    metrics === undefined && recorder === undefined
+      ? undefined
+      : (socket, kind) => {
+          metrics?.upstreamConnected(socket, kind);
+          recorder?.upstreamConnected(socket, kind);
+        };
+  const pools = new UpstreamPools(upstream, onConnection);
   metrics?.watchQueues(pools.waits);
   const auditor =
     config.audit &&
@@ -176,7 +204,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
       },
       ...(metrics === undefined ? {} : { event: (event: AuditEvent) => metrics.auditEvent(event.stage) }),
     });
-  const wiring: Wiring = { config, upstream, logger, stages: buildStages(config), metrics, tracker: new ConnectionTracker(), auditor };
+  const wiring: Wiring = { config, upstream, logger, stages: buildStages(config), metrics, tracker: new ConnectionTracker(), auditor, recorder };
   // Limits on request heads, none on whole requests (listener-limits.ts); 64 KiB stream buffers so
   // that large bodies move in fewer, larger writes.
   const server: ProxyListener = applyListenerLimits(config.tls === undefined ? createServer({ highWaterMark: 64 * 1024 }) : createHttpsServer(config.tls, logger), config.headersTimeoutMs);
@@ -190,12 +218,14 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
 
   const address = await listen(server, config.listen);
   if (auditor !== undefined) identifyForAudit(auditor, pools, upstream, logger);
-  const metricsServer = metrics && config.metrics && (await startMetricsServer(config.metrics, metrics, upstream.credentials));
+  const ui = recorder && createUiRoutes(config, recorder);
+  const metricsServer = metrics && config.metrics && (await startMetricsServer(config.metrics, metrics, upstream.credentials, pools.health, ui));
   return {
     address,
     scheme: config.tls === undefined ? 'http' : 'https',
     ...(metricsServer === undefined ? {} : { metricsAddress: metricsServer.address }),
     async close(graceMs = SHUTDOWN_GRACE_MS) {
+      ui?.close();
       metricsServer?.server.close();
       metricsServer?.server.closeAllConnections();
       await shutdown(server, wiring.tracker, graceMs);
