@@ -24,7 +24,17 @@ export interface ListenerLimits {
   readonly maxHeadersCount: 0;
   /** Node answers a missing Host with a bare 400 of its own; request-head.ts answers it with a Status. */
   readonly requireHostHeader: false;
+  /**
+   * How long an idle keep-alive connection is kept. Node's default, 5 s, closes connections that
+   * clients still hold as usable: client-go keeps idle ones 90 s (and kubectl proxy's server never
+   * closes them), so a request sent as the proxy closes meets a reset, which Go retries only for
+   * idempotent requests. Longer than any client's idle timeout, so the client always closes first.
+   */
+  readonly keepAliveTimeout: number;
 }
+
+/** Beyond client-go's 90 s idle timeout (IdleConnTimeout) and undici's 4 s default. */
+export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
 
 export function listenerLimits(headersTimeoutMs: number): ListenerLimits {
   return {
@@ -34,6 +44,7 @@ export function listenerLimits(headersTimeoutMs: number): ListenerLimits {
     maxHeaderSize: MAX_HEAD_BYTES,
     maxHeadersCount: 0,
     requireHostHeader: false,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
   };
 }
 

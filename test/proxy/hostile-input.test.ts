@@ -157,4 +157,23 @@ void t.test('hostile input: what the client gets and what the API server sees', 
   const expected = HOSTILE_CASES.flatMap((c) => (c.upstream === 'nothing' ? [] : c.upstream.map((f) => `${f.method} ${f.url}`)));
   const unexpected = requests.filter((seen) => !isSentinel(seen) && !seen.url.includes('case=not-reading')).map(describe);
   t.same([...unexpected].sort(), [...expected].sort(), 'the API server received exactly what the cases expected, over the whole run');
+  await t.test('an idle keep-alive connection outlives Node\'s 5 s default and the headers timeout, and serves again', async (t) => {
+    const socket = connect(Number(new URL(proxy.url).port), '127.0.0.1');
+    t.teardown(() => socket.destroy());
+    let received = '';
+    let closed = false;
+    socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+    socket.on('close', () => (closed = true));
+    const ask = () => socket.write('GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    // A status line follows the previous body directly (no newline after a JSON body).
+    const answers = () => received.match(/HTTP\/1\.1 200 OK\r\n/g)?.length ?? 0;
+    ask();
+    await waitFor(() => answers() === 1, 10_000, 'the first answer');
+    // Absence is only shown by waiting: past Node's old 5 s and --headers-timeout (1 s here).
+    await new Promise((resolve) => setTimeout(resolve, 7_000));
+    t.notOk(closed, 'the proxy kept the idle connection open for 7 s');
+    ask();
+    await waitFor(() => answers() === 2 || closed, 10_000, 'the second answer');
+    t.equal(answers(), 2, 'the same connection serves the next request');
+  });
 });
