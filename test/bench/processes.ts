@@ -34,6 +34,25 @@ export function killAll(): void {
   for (const child of running) child.kill('SIGKILL');
 }
 
+/**
+ * Runs a script's `main` (bench, soak): its result is the exit code; a failure is one line named
+ * `name`, exit 2 when `cannotRun(err)` (nothing was measured) else 1; no child outlives it.
+ */
+export function runScript(name: string, main: () => Promise<number>, cannotRun: (err: unknown) => boolean): void {
+  process.once('exit', killAll);
+  process.once('SIGINT', () => {
+    killAll();
+    process.exit(130);
+  });
+  main().then(
+    (code) => (process.exitCode = code),
+    (err: unknown) => {
+      console.error(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = cannotRun(err) ? 2 : 1;
+    },
+  );
+}
+
 function keepStderr(child: ChildProcess): () => { last: string[]; count: number } {
   const last: string[] = [];
   let count = 0;

@@ -10,7 +10,7 @@ import { cellPath, CELLS, TARGET_LABELS, UPGRADE_PATH } from './cells.js';
 import { kubectlVersion, machine } from './environment.js';
 import type { BenchResult } from './metrics.js';
 import { parseBenchOptions, upgradesServed, type BenchOptions } from './options.js';
-import { killAll, type BenchChild } from './processes.js';
+import { runScript, type BenchChild } from './processes.js';
 import { renderReport, type RunInfo } from './report.js';
 import { runRound, type CellRun, type RoundContext } from './round.js';
 import { readRss, startSession } from './session.js';
@@ -113,15 +113,4 @@ async function main(): Promise<number> {
   }
 }
 
-process.once('exit', killAll);
-process.once('SIGINT', () => {
-  killAll();
-  process.exit(130);
-});
-main().then(
-  (code) => (process.exitCode = code),
-  (err: unknown) => {
-    console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = err instanceof BenchSetupError ? 2 : 1;
-  },
-);
+runScript('bench', main, (err) => err instanceof BenchSetupError);
