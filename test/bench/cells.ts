@@ -1,7 +1,7 @@
 // What the bench measures: the targets (no proxy, kubectl proxy, ours) and the load cells each
 // of them is put through, in the terms.
 
-export const TARGET_NAMES = ['direct', 'kubectl', 'ours', 'ours-audit', 'ours-audit-rr'] as const;
+export const TARGET_NAMES = ['direct', 'kubectl', 'ours', 'ours-audit', 'ours-audit-rr', 'ours-ui', 'ours-ui-page'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 export const TARGET_LABELS: Record<TargetName, string> = {
@@ -10,10 +10,17 @@ export const TARGET_LABELS: Record<TargetName, string> = {
   ours: 'kube-auth-proxy',
   'ours-audit': 'ours, audit Metadata',
   'ours-audit-rr': 'ours, audit RequestResponse',
+  'ours-ui': 'ours, --ui, no page',
+  'ours-ui-page': 'ours, --ui, a page open',
 };
 
 /** With --audit: ours again, writing an audit log at each level (what the audit log costs). */
 export const AUDIT_TARGETS = ['ours-audit', 'ours-audit-rr'] as const satisfies readonly TargetName[];
+/** With --ui: ours again with the live view, without and with a page subscribed (what the view costs). */
+export const UI_TARGETS = ['ours-ui', 'ours-ui-page'] as const satisfies readonly TargetName[];
+/** Ours with a feature on: each reported as a cost against ours without it, in the same rounds. */
+export const VARIANT_TARGETS = [...AUDIT_TARGETS, ...UI_TARGETS] as const;
+export type VariantTarget = (typeof VARIANT_TARGETS)[number];
 
 /** A running target: where wrk sends its requests and, for a proxy, which process to watch. */
 export interface Target {

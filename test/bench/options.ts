@@ -31,6 +31,8 @@ export interface BenchOptions {
   readonly watches: number;
   /** Also measure ours with an audit log at Metadata and at RequestResponse. */
   readonly audit: boolean;
+  /** Also measure ours with --ui, without and with a page subscribed to its events. */
+  readonly ui: boolean;
   /** Only these cells (default: all). */
   readonly cells?: readonly CellId[];
 }
@@ -48,7 +50,7 @@ export function upgradesServed(options: BenchOptions): boolean {
   return options.upstream !== 'example';
 }
 
-const USAGE = `usage: npm run bench -- [--duration SECONDS] [--rounds N] [--quick] [--upgrade-mib N] [--node-flags="FLAG …"] [--proxy-flags="FLAG …"] [--upstream go|h2|example] [--watches N]
+const USAGE = `usage: npm run bench -- [--duration SECONDS] [--rounds N] [--quick] [--upgrade-mib N] [--node-flags="FLAG …"] [--proxy-flags="FLAG …"] [--upstream go|h2|example] [--watches N] [--audit] [--ui] [--cells IDS]
   --duration    seconds per cell (default 5; below 5 s kubectl shows start-of-run bursts)
   --rounds      interleaved rounds; ratios are medians of per-round ratios (default 3)
   --quick       smoke run: 1 round of 2 s cells and 64 MiB upgraded streams
@@ -57,6 +59,7 @@ const USAGE = `usage: npm run bench -- [--duration SECONDS] [--rounds N] [--quic
   --proxy-flags extra kube-auth-proxy flags, space-separated, e.g. "-v=6" or "--server-timing=false" (default none)
   --watches     watches held open at once in the watch cell (default 1000; 200 with --quick; 0 skips the cell)
   --audit       also run ours with an audit log at Metadata and at RequestResponse (two more targets)
+  --ui          also run ours with --ui, without a page and with one subscribed to its events (two more targets)
   --cells       only these cells, comma-separated (${CELL_IDS.join(', ')})
   --upstream    go (default): Go's net/http offering h2 and http/1.1, kube-apiserver's own stack (built with Debian's Go);
                 h2: the same endpoints on Node's http2 (it shares the two cores at Node's cost);
@@ -83,6 +86,7 @@ export function parseBenchOptions(args: readonly string[]): BenchOptions {
       'upgrade-mib': { type: 'string' },
       watches: { type: 'string' },
       audit: { type: 'boolean', default: false },
+      ui: { type: 'boolean', default: false },
       cells: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -114,6 +118,7 @@ export function parseBenchOptions(args: readonly string[]): BenchOptions {
     upgradeMiB,
     watches,
     audit: values.audit,
+    ui: values.ui,
     ...(cells === undefined ? {} : { cells: cells as CellId[] }),
   };
 }

@@ -129,16 +129,16 @@ export async function startUpstream(kind: UpstreamKind, pkiDir: string, token: s
   return { child, url: match[1]!, kubeconfig };
 }
 
-/** Both proxies print kubectl's start line; the URL is the address it names. */
-async function startProxy(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ child: BenchChild; url: string }> {
-  const { child, match } = await spawnUntil(name, command, args, env, /^Starting to serve on (\S+)$/m);
-  return { child, url: `http://${match[1]}` };
+/** Both proxies print kubectl's start line; the URL is the address it names. `stdout`: what it printed with it. */
+async function startProxy(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ child: BenchChild; url: string; stdout: string }> {
+  const { child, match, stdout } = await spawnUntil(name, command, args, env, /^Starting to serve on (\S+)$/m);
+  return { child, url: `http://${match[1]}`, stdout };
 }
 
-export function startKubectlProxy(kubeconfig: string, env: NodeJS.ProcessEnv): Promise<{ child: BenchChild; url: string }> {
+export function startKubectlProxy(kubeconfig: string, env: NodeJS.ProcessEnv): Promise<{ child: BenchChild; url: string; stdout: string }> {
   return startProxy('kubectl proxy', 'kubectl', ['proxy', '--kubeconfig', kubeconfig, '--port', '0'], env);
 }
 
-export function startOurProxy(kubeconfig: string, nodeFlags: readonly string[], proxyFlags: readonly string[], env: NodeJS.ProcessEnv): Promise<{ child: BenchChild; url: string }> {
+export function startOurProxy(kubeconfig: string, nodeFlags: readonly string[], proxyFlags: readonly string[], env: NodeJS.ProcessEnv): Promise<{ child: BenchChild; url: string; stdout: string }> {
   return startProxy('kube-auth-proxy', process.execPath, [...nodeFlags, PROXY_MAIN, '--kubeconfig', kubeconfig, '--port', '0', ...proxyFlags], env);
 }

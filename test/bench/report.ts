@@ -1,6 +1,6 @@
 // Renders one bench run as markdown for stdout (to paste into notes): how it was run, the
 // table of medians and ratios with a verdict per floor, and every problem seen.
-import { AUDIT_TARGETS, TARGET_LABELS, TARGET_NAMES, type TargetName } from './cells.js';
+import { TARGET_LABELS, TARGET_NAMES, VARIANT_TARGETS, type TargetName, type VariantTarget } from './cells.js';
 import type { UpstreamKind } from './options.js';
 import { floorText, type Row, type Stat } from './summary.js';
 
@@ -28,18 +28,16 @@ function ratio(value: Stat | undefined): string {
   return value.n > 1 ? `${median} (${value.min.toFixed(2)}–${value.max.toFixed(2)})` : median;
 }
 
-function tableRow(row: Row, targets: readonly TargetName[], audited: readonly AuditTarget[]): string {
+function tableRow(row: Row, targets: readonly TargetName[], variants: readonly VariantTarget[]): string {
   const { metric } = row;
   const cells = targets.map((target) => {
     const value = row.perTarget[target];
     return value === undefined ? '–' : number(value.median, metric.digits);
   });
-  const costs = audited.map((target) => ratio(row.vsOurs[target]));
+  const costs = variants.map((target) => ratio(row.vsOurs[target]));
   const verdict = row.verdict === undefined ? '' : row.verdict === 'PASS' ? 'PASS' : `**${row.verdict}**`;
   return `| ${metric.label} (${metric.unit}) | ${cells.join(' | ')} | ${ratio(row.vsKubectl)} | ${ratio(row.vsDirect)} | ${[...costs, ''].join(' | ')}${floorText(metric.floor, metric.unit)} | ${verdict} |`;
 }
-
-type AuditTarget = (typeof AUDIT_TARGETS)[number];
 
 const UPSTREAM_TEXT: Record<UpstreamKind, string> = {
   go: 'test/bench/go-upstream/main.go (Go\'s net/http, h2 and http/1.1 by ALPN: kube-apiserver\'s own HTTP and TLS stack; kubectl proxy uses one h2 connection, ours an h1 pool)',
@@ -68,18 +66,18 @@ function header(info: RunInfo): string[] {
 }
 
 export function renderReport(info: RunInfo, rows: readonly Row[], problems: readonly string[], notes: readonly string[]): string {
-  // Only the targets that ran (the audited ones with --audit).
+  // Only the targets that ran (the variants with --audit or --ui).
   const present = TARGET_NAMES.filter((target) => rows.some((row) => row.perTarget[target] !== undefined));
-  const audited = AUDIT_TARGETS.filter((target) => present.includes(target));
+  const variants = VARIANT_TARGETS.filter((target) => present.includes(target));
   const targets = present.map((target) => TARGET_LABELS[target]).join(' | ');
-  const costHeads = audited.map((target) => `${TARGET_LABELS[target]}/ours | `).join('');
+  const costHeads = variants.map((target) => `${TARGET_LABELS[target]}/ours | `).join('');
   const judged = rows.filter((row) => row.verdict !== undefined);
   const passed = judged.filter((row) => row.verdict === 'PASS').length;
   const lines = [
     ...header(info),
     `| metric | ${targets} | ours/kubectl | ours/direct | ${costHeads}floor | verdict |`,
-    `|---|${'---:|'.repeat(present.length + 2 + audited.length)}---|---|`,
-    ...rows.map((row) => tableRow(row, present, audited)),
+    `|---|${'---:|'.repeat(present.length + 2 + variants.length)}---|---|`,
+    ...rows.map((row) => tableRow(row, present, variants)),
     '',
     `Floors: ${passed}/${judged.length} PASS (a missed floor is reported, not an error).`,
     '',

@@ -2,9 +2,10 @@
 // kube-auth-proxy in front of it, all warmed up, with each proxy's idle RSS taken before load.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { PKI_FILES } from '../../examples/pki.js';
-import { AUDIT_TARGETS, cellPath, CELLS, type Target, type TargetName } from './cells.js';
+import { AUDIT_TARGETS, cellPath, CELLS, UI_TARGETS, type Target, type TargetName } from './cells.js';
 import type { BenchOptions, UpstreamKind } from './options.js';
 import { writeFileSync } from 'node:fs';
 import { probe } from './probe.js';
@@ -43,6 +44,38 @@ function proxyTarget(name: TargetName, started: { child: BenchChild; url: string
   return { name, url: started.url, headers: [], pid: started.child.pid, exitReason: started.child.exitReason };
 }
 
+/**
+ * With --ui: ours with the live view and nobody watching, and ours with a page subscribed to its
+ * events (a streaming GET of /ui/events, read and dropped, as an open browser tab would take them).
+ */
+async function startUiTargets(kubeconfig: string, options: BenchOptions, env: NodeJS.ProcessEnv, children: BenchChild[]): Promise<Target[]> {
+  const targets: Target[] = [];
+  for (const name of UI_TARGETS) {
+    const started = await startOurProxy(kubeconfig, options.nodeFlags, [...options.proxyFlags, '--ui', '--metrics-address', '127.0.0.1:0'], env);
+    children.push(started.child);
+    targets.push(proxyTarget(name, started));
+    if (name !== 'ours-ui-page') continue;
+    const view = /^Live view of the traffic: (\S+)$/m.exec(started.stdout)?.[1];
+    if (view === undefined) throw new Error('kube-auth-proxy --ui printed no "Live view of the traffic" line');
+    await subscribe(`${view}events`);
+  }
+  return targets;
+}
+
+/** Opens an event stream and reads it until the process ends; resolves once its 200 arrived. */
+function subscribe(url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`${url}: ${res.statusCode}`));
+      req.setTimeout(0);
+      res.resume();
+      resolve();
+    });
+    req.once('error', reject);
+    req.setTimeout(10_000, () => req.destroy(new Error(`${url}: no answer within 10 s`)));
+  });
+}
+
 /** Starts everything in `dir` (a scratch directory); on failure, what did start is in `children`. */
 export async function startSession(dir: string, options: BenchOptions, children: BenchChild[], log: (line: string) => void): Promise<Session> {
   const env = childEnv(dir);
@@ -77,6 +110,7 @@ export async function startSession(dir: string, options: BenchOptions, children:
     }
     log('kube-auth-proxy with audit logs at Metadata and RequestResponse also started');
   }
+  if (options.ui) targets.push(...(await startUiTargets(upstream.kubeconfig, options, env, children)));
   for (const target of targets) await warmUp(target, options.upstream);
   await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
   return { targets, children, idleRssMiB: readRss(targets) };

@@ -1,7 +1,7 @@
 // Turns per-round values into medians, per-round ratios (ours/kubectl, ours/direct) and a
 // PASS/FAIL per floor. Ratios are taken within a round first: this box is too noisy to compare
 // absolute numbers across rounds (the pre-study's method).
-import { AUDIT_TARGETS, TARGET_NAMES, type TargetName } from './cells.js';
+import { TARGET_NAMES, VARIANT_TARGETS, type TargetName, type VariantTarget } from './cells.js';
 import { METRICS, type BenchResult, type Floor, type Metric } from './metrics.js';
 
 export interface Stat {
@@ -18,8 +18,8 @@ export interface Row {
   perTarget: Partial<Record<TargetName, Stat>>;
   vsKubectl?: Stat;
   vsDirect?: Stat;
-  /** With --audit: each audited target against ours without audit, per round (what the audit log costs). */
-  vsOurs: Partial<Record<(typeof AUDIT_TARGETS)[number], Stat>>;
+  /** With --audit or --ui: each variant against ours without the feature, per round (what it costs). */
+  vsOurs: Partial<Record<VariantTarget, Stat>>;
   verdict?: Verdict;
 }
 
@@ -72,9 +72,9 @@ function summariseMetric(result: BenchResult, metric: Metric): Row {
   }
   row.vsKubectl = stat(perRoundRatios(values.ours, values.kubectl));
   if (!metric.proxyOnly) row.vsDirect = stat(perRoundRatios(values.ours, values.direct));
-  for (const audited of AUDIT_TARGETS) {
-    const cost = stat(perRoundRatios(values[audited], values.ours));
-    if (cost !== undefined) row.vsOurs[audited] = cost;
+  for (const variant of VARIANT_TARGETS) {
+    const cost = stat(perRoundRatios(values[variant], values.ours));
+    if (cost !== undefined) row.vsOurs[variant] = cost;
   }
   if (metric.floor) row.verdict = judge(metric.floor, row);
   return row;
