@@ -54,9 +54,11 @@ function printTryThese(address: string, https: boolean): void {
  */
 function startProxy(root: string, port: string, extra: readonly string[]): ChildProcess {
   const localTls = extra.includes('--local-tls') && !extra.some((flag) => flag.startsWith('--certs-dir'));
-  const args = [join('dist', 'src', 'cli', 'main.js'), '--kubeconfig', join('certs', 'kubeconfig'), '--port', port, ...extra, ...(localTls ? ['--certs-dir', join('certs', 'local-tls')] : [])];
-  say(`starting: node ${args.join(' ')}`);
-  const proxy = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['--kubeconfig', join('certs', 'kubeconfig'), '--port', port, ...extra, ...(localTls ? ['--certs-dir', join('certs', 'local-tls')] : [])];
+  // Run as the command runs, so its `#!` line's Node flags apply (`npm run build` makes it executable).
+  const command = join('dist', 'src', 'cli', 'main.js');
+  say(`starting: ${command} ${args.join(' ')}`);
+  const proxy = spawn(join(root, command), args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   proxy.stderr.pipe(process.stderr);
   let https = false;
   createInterface({ input: proxy.stdout }).on('line', (line) => {
