@@ -11,7 +11,7 @@ import type { AuditEvent } from '../audit/event.js';
 import { messageOf, ProxyError } from '../errors.js';
 import { whoAmI } from '../upstream/who-am-i.js';
 import type { Logger } from '../observe/logger.js';
-import { ProxyMetrics } from '../observe/metrics.js';
+import type { ProxyMetrics } from '../observe/metrics.js';
 import { RequestContext } from '../observe/request-context.js';
 import { errorAnswer } from '../stages/answers.js';
 import type { Answer, Stage } from '../stages/stage.js';
@@ -180,7 +180,8 @@ function identifyForAudit(auditor: Auditor, pools: UpstreamPools, upstream: Upst
 }
 
 export async function startProxy(config: ProxyConfig, logger: Logger): Promise<RunningProxy> {
-  const metrics = config.metrics === undefined ? undefined : new ProxyMetrics();
+  // prom-client is loaded only for --metrics-address (or --ui): about 10 MiB of RSS otherwise idle.
+  const metrics = config.metrics === undefined ? undefined : new (await import('../observe/metrics.js')).ProxyMetrics();
   // With metrics, credential fetches are counted on their way through.
   const upstream = metrics === undefined ? config.upstream : { ...config.upstream, credentials: metrics.countFetches(config.upstream.credentials) };
   // --ui: nothing is recorded without it (no recorder, no calls).

@@ -7,8 +7,14 @@ import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type * as Forge from 'node-forge';
 
-/** node-forge is CommonJS without static named exports, and its typings declare no default export. */
-const forge = createRequire(import.meta.url)('node-forge') as typeof Forge;
+const require = createRequire(import.meta.url);
+let loaded: typeof Forge | undefined;
+/**
+ * node-forge, loaded on first use: only --local-tls and the examples issue certificates, and
+ * loading it costs the proxy about 10 MiB of RSS. (CommonJS without static named exports, and its
+ * typings declare no default export.)
+ */
+const forge = (): typeof Forge => (loaded ??= require('node-forge') as typeof Forge);
 
 export type KeyType = 'rsa' | 'ec';
 
@@ -65,7 +71,7 @@ function newKeyPair(type: KeyType): KeyPair {
 
 /** `getTBSCertificate` exists in node-forge but is missing from its type definitions. */
 function getTbs(cert: Forge.pki.Certificate): Forge.asn1.Asn1 {
-  const pki = forge.pki as unknown as { getTBSCertificate(cert: Forge.pki.Certificate): Forge.asn1.Asn1 };
+  const pki = forge().pki as unknown as { getTBSCertificate(cert: Forge.pki.Certificate): Forge.asn1.Asn1 };
   return pki.getTBSCertificate(cert);
 }
 
@@ -75,19 +81,19 @@ function getTbs(cert: Forge.pki.Certificate): Forge.asn1.Asn1 {
  * forge build the rest of the TBSCertificate.
  */
 function signCertificate(cert: Forge.pki.Certificate, spkiDer: Buffer, caKey: KeyObject): string {
-  cert.signatureOid = cert.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption!;
+  cert.signatureOid = cert.siginfo.algorithmOid = forge().pki.oids.sha256WithRSAEncryption!;
   const tbs = getTbs(cert);
   if (typeof tbs.value === 'string') throw new Error('unexpected TBSCertificate shape');
   // TBSCertificate: version, serial, signature, issuer, validity, subject, subjectPublicKeyInfo, …
-  tbs.value[6] = forge.asn1.fromDer(spkiDer.toString('binary'));
+  tbs.value[6] = forge().asn1.fromDer(spkiDer.toString('binary'));
   cert.tbsCertificate = tbs;
-  const tbsDer = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');
+  const tbsDer = Buffer.from(forge().asn1.toDer(tbs).getBytes(), 'binary');
   cert.signature = sign('sha256', tbsDer, caKey).toString('binary');
-  return forge.pki.certificateToPem(cert);
+  return forge().pki.certificateToPem(cert);
 }
 
 function newCertificate(subject: Forge.pki.CertificateField[], validDays: number): Forge.pki.Certificate {
-  const cert = forge.pki.createCertificate();
+  const cert = forge().pki.createCertificate();
   const serial = randomBytes(16);
   serial[0] = (serial[0]! & 0x7f) | 0x01; // positive and without a leading zero byte
   cert.serialNumber = serial.toString('hex');
@@ -101,7 +107,7 @@ function subjectOf(commonName: string, organization?: string): Forge.pki.Certifi
   // UTF8String (RFC 5280 §4.1.2.4), not forge's default PrintableString, which cannot hold `@` or
   // `_` (a user or host name in the local CA's name), and which Chrome then refuses to parse.
   // (forge's typings call this field a tag class; forge reads it as the value's ASN.1 type.)
-  const utf8 = forge.asn1.Type.UTF8 as unknown as Forge.asn1.Class;
+  const utf8 = forge().asn1.Type.UTF8 as unknown as Forge.asn1.Class;
   const fields: Forge.pki.CertificateField[] = [];
   // client-go and the API server read the user from CN and the groups from O.
   if (organization !== undefined) fields.push({ name: 'organizationName', value: organization, valueTagClass: utf8 });
@@ -137,7 +143,7 @@ function ipv6Bytes(address: string): number[] {
 
 /** The NameConstraints extension value: permitted subtrees only. */
 function nameConstraints(names: readonly string[]): Forge.asn1.Asn1 {
-  const { asn1 } = forge;
+  const { asn1 } = forge();
   const subtree = (name: string) => {
     const ip = isIP(name.split('/')[0] ?? '') !== 0;
     // GeneralName: dNSName [2] IA5String, iPAddress [7] OCTET STRING, both implicitly tagged.
@@ -153,7 +159,7 @@ export function createCa(req: CaRequest): { caCert: string; caKey: string } {
   const keys = newKeyPair('rsa');
   const cert = newCertificate(subjectOf(req.commonName), req.validDays);
   cert.setIssuer(cert.subject.attributes);
-  cert.publicKey = forge.pki.publicKeyFromPem(spkiToPem(keys.spkiDer));
+  cert.publicKey = forge().pki.publicKeyFromPem(spkiToPem(keys.spkiDer));
   cert.setExtensions([
     { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
@@ -167,7 +173,7 @@ export function createCa(req: CaRequest): { caCert: string; caKey: string } {
 export function issueCertificate(ca: { readonly caCert: string; readonly caKey: string }, req: CertificateRequest): IssuedCertificate {
   const keyType = req.keyType ?? 'ec';
   const keys = newKeyPair(keyType);
-  const caCert = forge.pki.certificateFromPem(ca.caCert);
+  const caCert = forge().pki.certificateFromPem(ca.caCert);
   const cert = newCertificate(subjectOf(req.commonName, req.organization), req.validDays ?? 365);
   cert.setIssuer(caCert.subject.attributes);
   cert.publicKey = caCert.publicKey; // stand-in only: signCertificate splices in the real key
