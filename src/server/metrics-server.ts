@@ -73,7 +73,7 @@ export async function startMetricsServer(
       );
       return;
     }
-    text(res, 404, 'not found: /metrics, /healthz and /readyz are served here\n');
+    text(res, 404, `not found: ${ui === undefined ? '/metrics, /healthz and /readyz' : '/metrics, /healthz, /readyz and /ui/'} are served here\n`);
   });
   return { server, address: await listen(server, { kind: 'tcp', host: address.host, port: address.port }) };
 }
