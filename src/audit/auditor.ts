@@ -4,6 +4,7 @@
 // one final event.
 
 import type { IncomingMessage } from 'node:http';
+import { LinkedSet } from '../linked-set.js';
 import type { ActingUser } from '../credentials/identity.js';
 import type { RequestInfo } from '../observe/request-info.js';
 import type { AuditBackend, AuditEvent, AuditUser } from './event.js';
@@ -31,7 +32,8 @@ export class Auditor implements AuditSink {
   readonly impersonatedUser?: AuditUser;
   userSource: string;
   private policyUser: { readonly name: string; readonly groups: readonly string[] };
-  private readonly open = new Set<RequestAudit>();
+  /** A list, not a Set: linked-set.ts says why. */
+  private readonly open = new LinkedSet<RequestAudit>();
   /** Events handed to the backends, by stage. */
   readonly counts = new Map<string, number>();
 
@@ -61,7 +63,7 @@ export class Auditor implements AuditSink {
     const decision = decide(this.settings.policy, { user: this.policyUser, path, info });
     if (decision.level === 'None') return undefined;
     const audit = new RequestAudit(this, req, auditId, startedAt, info, longRunning, decision);
-    this.open.add(audit);
+    audit.openEntry = this.open.add(audit);
     return audit;
   }
 
@@ -72,7 +74,7 @@ export class Auditor implements AuditSink {
   }
 
   finished(audit: RequestAudit): void {
-    this.open.delete(audit);
+    if (audit.openEntry !== undefined) this.open.delete(audit.openEntry);
   }
 
   /** Ends what is still open (a final event each, marked as ended by the stop), then flushes every backend. */

@@ -6,6 +6,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { LinkedEntry } from '../linked-set.js';
 import type { RequestInfo } from '../observe/request-info.js';
 import { BodyCapture } from './body-capture.js';
 import { microTime, type AuditEvent, type AuditUser, type ObjectReference, type ResponseStatus } from './event.js';
@@ -80,6 +81,8 @@ export class RequestAudit {
   readonly requestBody?: BodyCapture;
   /** Kept at RequestResponse; or made for an error answer, to read its Status message. */
   responseBody?: BodyCapture;
+  /** The auditor's handle on this audit among the open ones (auditor.ts). */
+  openEntry?: LinkedEntry<RequestAudit>;
   private readonly level: AuditEvent['level'];
   private readonly auditID: string;
   private readonly requestURI: string;

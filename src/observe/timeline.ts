@@ -36,7 +36,11 @@ export interface Phases {
 }
 
 const connectionTimings = new WeakMap<Socket, ConnectionTiming>();
-/** undici's request objects, as seen on its channels, to the timelines they belong to. */
+/**
+ * undici's request objects, as seen on its channels, to the timelines they belong to: requests
+ * with a body only, the ones the body channels report on. An entry per request (every GET too)
+ * kept requests' objects alive into the old generation under load (see `CONTEXT` in proxy-server.ts).
+ */
 const requestTimelines = new WeakMap<object, RequestTimeline>();
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
@@ -54,6 +58,8 @@ export class RequestTimeline {
   /** Set by the channel subscriber: the connection's timing, or `reused`. */
   connection?: ConnectionTiming | 'reused';
   responseBytes = 0;
+  /** Set by the forwarder: a request body goes up, so the body channels are followed for this request. */
+  hasBody = false;
   /** Kept only at -v=7 and above: the request as sent upstream (target and headers, unredacted). */
   sent?: { readonly target: string; readonly headers: readonly string[] };
   /** Set to keep the API server's response headers (-v=8 and above). */
@@ -146,7 +152,7 @@ export function watchUndiciConnections(): void {
     const timeline = starting;
     starting = undefined;
     if (timeline === undefined) return;
-    requestTimelines.set((message as { request: object }).request, timeline);
+    if (timeline.hasBody) requestTimelines.set((message as { request: object }).request, timeline);
     const socket = (message as { socket: Socket }).socket;
     const timing = connectionTimings.get(socket);
     if (timing === undefined || timing.used) timeline.connection = 'reused';

@@ -68,8 +68,15 @@ function logFailure(ctx: RequestContext, error: ProxyError, message: string): vo
   ctx.log.error({ ...requestFields(ctx), status: error.statusCode, code: error.code, error: error.message }, message);
 }
 
-/** Each response's request context, for a parser error in its body (client-errors.ts). */
-const contexts = new WeakMap<ServerResponse, RequestContext>();
+/**
+ * Each response's request context, for a parser error in its body (client-errors.ts) and the live
+ * view. Kept on the response itself, not in a WeakMap keyed by it: under load such an entry per
+ * request tripled the young-generation GC's pauses, its requests' objects being promoted to the
+ * old generation instead of dying young (test/bench/README.md, "Where ours' CPU goes").
+ */
+const CONTEXT = Symbol('kube-auth-proxy request context');
+type ResponseWithContext = ServerResponse & { [CONTEXT]?: RequestContext };
+const contextOf = (res: ServerResponse): RequestContext | undefined => (res as ResponseWithContext)[CONTEXT];
 
 /** Plain requests: routed, then forwarded or answered; logged and counted when done. */
 function servePlainRequests(server: ProxyListener, wiring: Wiring, pools: UpstreamPools): void {
@@ -85,7 +92,7 @@ function servePlainRequests(server: ProxyListener, wiring: Wiring, pools: Upstre
     stream: (res) => {
       tracker.trackStream(res);
       metrics?.streamOpened(res);
-      wiring.recorder?.streamOpened(contexts.get(res), res);
+      wiring.recorder?.streamOpened(contextOf(res), res);
     },
   });
   const handle = createRequestHandler(wiring.stages, forwarder, wiring.auditor);
@@ -94,7 +101,7 @@ function servePlainRequests(server: ProxyListener, wiring: Wiring, pools: Upstre
     // Pipelined behind an answer that closes the connection (a 400): never served, never forwarded.
     if (isClosing(req.socket)) return;
     const ctx = new RequestContext(req, logger);
-    contexts.set(res, ctx);
+    (res as ResponseWithContext)[CONTEXT] = ctx;
     tracker.trackResponse(res);
     logRequest(ctx, res);
     if (metrics !== undefined) res.once('close', () => metrics.requestDone(ctx, res));
@@ -215,7 +222,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
   if (config.tls === undefined) serveOwnTunnels(server as unknown as TunnelListener, config, logger, auditor);
   // Every other CONNECT: 405. Requests the parser refuses, or whose head is too slow: a Status, then closed.
   refuseConnects(server, logger, auditor);
-  answerClientErrors(server, { logger, headersTimeoutMs: config.headersTimeoutMs, contextOf: (res) => contexts.get(res) });
+  answerClientErrors(server, { logger, headersTimeoutMs: config.headersTimeoutMs, contextOf });
 
   const address = await listen(server, config.listen);
   if (auditor !== undefined) identifyForAudit(auditor, pools, upstream, logger);

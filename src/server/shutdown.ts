@@ -3,20 +3,22 @@
 
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { LinkedSet } from '../linked-set.js';
 import type { ProxyListener } from './listen.js';
 
 /** Tracks what is in flight so a stop can wait for it and end the rest. */
 export class ConnectionTracker {
-  private readonly responses = new Set<ServerResponse>();
+  /** Every response in flight. A list, not a Set: linked-set.ts says why. */
+  private readonly responses = new LinkedSet<ServerResponse>();
   private readonly streams = new Set<ServerResponse>();
   private readonly upgraded = new Set<Socket>();
   private stopping: ProxyListener | undefined;
 
   trackResponse(res: ServerResponse): void {
-    this.responses.add(res);
+    const entry = this.responses.add(res);
     res.once('close', () => {
-      this.responses.delete(res);
-      this.streams.delete(res);
+      this.responses.delete(entry);
+      if (this.streams.size > 0) this.streams.delete(res);
       // While stopping, a finished response leaves an idle keep-alive connection: close it now.
       this.stopping?.closeIdleConnections();
     });

@@ -4,15 +4,19 @@
 // connection was busy, 504 when the one it waited for was never completed (a frozen API server).
 
 import { performance } from 'node:perf_hooks';
+import { LinkedSet, type LinkedEntry } from '../linked-set.js';
 
 /** A request that can be told its wait is over. */
 export interface Waiter {
   expire(): void;
 }
 
+/** A waiting request's place in the queue; `delete` takes it out. */
+export type WaitEntry = LinkedEntry<{ readonly waiter: Waiter; readonly deadline: number }>;
+
 export class ConnectionWaits {
-  /** Insertion order is deadline order, since every wait has the same bound. */
-  private readonly deadlines = new Map<Waiter, number>();
+  /** Insertion order is deadline order, since every wait has the same bound. A list, not a Map: linked-set.ts says why. */
+  private readonly deadlines = new LinkedSet<{ readonly waiter: Waiter; readonly deadline: number }>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -28,14 +32,15 @@ export class ConnectionWaits {
     return this.deadlines.size;
   }
 
-  add(waiter: Waiter): void {
-    this.deadlines.set(waiter, performance.now() + this.timeoutMs);
+  add(waiter: Waiter): WaitEntry {
+    const entry = this.deadlines.add({ waiter, deadline: performance.now() + this.timeoutMs });
     this.timer ??= this.schedule(this.timeoutMs);
+    return entry;
   }
 
-  /** The request got its connection, failed, or its client left. */
-  delete(waiter: Waiter): void {
-    this.deadlines.delete(waiter);
+  /** The request got its connection, failed, or its client left; deleting twice is harmless. */
+  delete(entry: WaitEntry): void {
+    this.deadlines.delete(entry);
   }
 
   private schedule(ms: number): NodeJS.Timeout {
@@ -46,13 +51,13 @@ export class ConnectionWaits {
   private sweep(): void {
     this.timer = undefined;
     const now = performance.now();
-    for (const [waiter, deadline] of this.deadlines) {
-      if (deadline > now) {
-        this.timer = this.schedule(deadline - now);
+    for (let wait = this.deadlines.first(); wait !== undefined; wait = this.deadlines.first()) {
+      if (wait.deadline > now) {
+        this.timer = this.schedule(wait.deadline - now);
         return;
       }
-      this.deadlines.delete(waiter);
-      waiter.expire();
+      this.deadlines.shift();
+      wait.waiter.expire();
     }
   }
 }

@@ -100,6 +100,7 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
       headers: buildUpstreamHeaders(req.rawHeaders, clientAddress(req.socket.remoteAddress), inject),
       body,
     };
+    ctx.timeline.hasBody = body !== null;
     if (upstream.record.requestHeaders) {
       ctx.timeline.sent = { target: out.target, headers: options.headers as string[] };
       ctx.timeline.keepResponseHeaders = upstream.record.responseHeaders;

@@ -7,7 +7,7 @@ import type { Dispatcher } from 'undici';
 import { ProxyError } from '../errors.js';
 import type { RequestContext } from '../observe/request-context.js';
 import { requestStarting, type RequestTimeline } from '../observe/timeline.js';
-import type { ConnectionWaits, Waiter } from './connection-waits.js';
+import type { ConnectionWaits, WaitEntry, Waiter } from './connection-waits.js';
 import { replaceCorsHeaders, stripResponseHopHeaders } from './headers.js';
 import { toProxyError } from './upstream-errors.js';
 
@@ -84,6 +84,8 @@ export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter {
   /** Set while a 401 is being read and dropped before the request is replayed. */
   private replay: (() => void) | undefined;
   private readonly timeline: RequestTimeline;
+  /** Its place among the requests waiting for a connection, until undici gives it one. */
+  private readonly wait: WaitEntry;
 
   /**
    * `waits` holds the relay until undici gives its request a connection; `expire()` answers 503
@@ -100,10 +102,10 @@ export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter {
     private readonly serverTiming = false,
   ) {
     this.timeline = ctx.timeline;
-    waits.add(this);
+    this.wait = waits.add(this);
     // 'close' also follows a response we ended early (a stream at shutdown): abort in both cases.
     res.once('close', () => {
-      waits.delete(this);
+      waits.delete(this.wait);
       if (!this.done) this.controller?.abort(CLIENT_GONE);
     });
   }
@@ -116,7 +118,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter {
 
   onRequestStart(controller: Controller): void {
     this.controller = controller;
-    this.waits.delete(this);
+    this.waits.delete(this.wait);
     requestStarting(this.timeline);
     // The client left, or was answered 503, while the request waited in the queue.
     if (this.res.destroyed || this.res.writableEnded) controller.abort(CLIENT_GONE);
@@ -178,7 +180,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter {
 
   onResponseError(_controller: Controller, error: Error): void {
     this.done = true;
-    this.waits.delete(this);
+    this.waits.delete(this.wait);
     if (error === CLIENT_GONE || this.res.writableEnded) return;
     const failure = toProxyError(error, this.server);
     if (!this.res.headersSent) return this.events.fail(this.ctx, this.res, failure);

@@ -21,10 +21,12 @@ void t.test('waits that are still there at their deadline expire, in order; the 
   const log: string[] = [];
   const [first, left, second] = [waiter(log, 'first'), waiter(log, 'left'), waiter(log, 'second')];
   waits.add(first);
-  waits.add(left);
+  const leftWait = waits.add(left);
   waits.add(second);
   t.equal(waits.size, 3);
-  waits.delete(left);
+  waits.delete(leftWait);
+  waits.delete(leftWait);
+  t.equal(waits.size, 2, 'a second delete of the same wait changes nothing');
   await withTimeout(Promise.all([first.expired, second.expired]), 5_000, 'both waits expire');
   t.same(log, ['first', 'second']);
   t.equal(waits.size, 0);
