@@ -87,15 +87,29 @@ export class RequestTimeline {
     return phases;
   }
 
-  /** `Server-Timing` (W3C) for the phases known when the response headers go out. */
+  /**
+   * `Server-Timing` (W3C) for the phases known when the response headers go out. Sent on every
+   * response, so built straight from the fields rather than through phases(); the same figures.
+   */
   serverTiming(): string {
-    const phases = this.phases();
-    const parts: string[] = [];
-    for (const name of ['credentials', 'queue', 'dns', 'tcp', 'tls', 'upload', 'server'] as const) {
-      const ms = phases[name];
-      if (ms !== undefined) parts.push(`${name};dur=${ms}`);
+    const { connection, credentialsAt, startedAt, sentAt, bodySentAt, firstByteAt } = this;
+    let header = credentialsAt === undefined ? '' : `credentials;dur=${round(credentialsAt - startedAt)}`;
+    const ready = credentialsAt ?? startedAt;
+    let connectMs = 0;
+    let connectParts = '';
+    if (connection !== undefined && connection !== 'reused') {
+      const { lookupAt, connectAt, readyAt } = connection;
+      if (lookupAt !== undefined) connectParts += `, dns;dur=${round(lookupAt - connection.startedAt)}`;
+      if (connectAt !== undefined) connectParts += `, tcp;dur=${round(connectAt - (lookupAt ?? connection.startedAt))}`;
+      if (readyAt !== undefined && connectAt !== undefined && readyAt > connectAt) connectParts += `, tls;dur=${round(readyAt - connectAt)}`;
+      connectMs = (readyAt ?? connection.startedAt) - connection.startedAt;
     }
-    return parts.join(', ');
+    if (sentAt !== undefined) header += `, queue;dur=${round(Math.max(0, sentAt - ready - connectMs))}`;
+    header += connectParts;
+    if (sentAt !== undefined && bodySentAt !== undefined && this.requestBytes > 0) header += `, upload;dur=${round(bodySentAt - sentAt)}`;
+    const written = bodySentAt ?? sentAt;
+    if (written !== undefined && firstByteAt !== undefined) header += `, server;dur=${round(firstByteAt - written)}`;
+    return header.startsWith(', ') ? header.slice(2) : header;
   }
 }
 

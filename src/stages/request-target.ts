@@ -17,6 +17,8 @@ export type RequestTarget =
 
 /** Go's path.Clean for an absolute path, keeping a trailing slash as net/http's cleanPath does. */
 export function cleanPath(path: string): string {
+  // Already clean (no empty, `.` or `..` segment): most requests, returned without a split.
+  if (path.startsWith('/') && !path.includes('//') && !path.includes('/.')) return path;
   const out: string[] = [];
   for (const segment of path.split('/')) {
     if (segment === '' || segment === '.') continue;
@@ -38,8 +40,12 @@ function encodeSegment(segment: string): string {
   return encodeURIComponent(segment).replace(PCHAR_KEPT, (escape) => decodeURIComponent(escape));
 }
 
+/** Characters encodeSegment leaves as they are: a path of only these is its own encoding. */
+const ENCODES_TO_ITSELF = /^[A-Za-z0-9\-._~!*'()$&+,;=:@/]*$/;
+
 /** Encodes a decoded, clean path: every `/` is a separator, everything else is data. */
 export function encodePath(decodedPath: string): string {
+  if (ENCODES_TO_ITSELF.test(decodedPath)) return decodedPath;
   return decodedPath.split('/').map(encodeSegment).join('/');
 }
 
