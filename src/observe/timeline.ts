@@ -38,8 +38,8 @@ export interface Phases {
 const connectionTimings = new WeakMap<Socket, ConnectionTiming>();
 /**
  * undici's request objects, as seen on its channels, to the timelines they belong to: requests
- * with a body only, the ones the body channels report on. An entry per request (every GET too)
- * kept requests' objects alive into the old generation under load (see `CONTEXT` in proxy-server.ts).
+ * with a body only, the ones the body channels report on. An entry for every request, GETs too,
+ * made V8 promote requests' objects to the old generation (src/linked-set.ts says more).
  */
 const requestTimelines = new WeakMap<object, RequestTimeline>();
 

@@ -70,9 +70,8 @@ function logFailure(ctx: RequestContext, error: ProxyError, message: string): vo
 
 /**
  * Each response's request context, for a parser error in its body (client-errors.ts) and the live
- * view. Kept on the response itself, not in a WeakMap keyed by it: under load such an entry per
- * request tripled the young-generation GC's pauses, its requests' objects being promoted to the
- * old generation instead of dying young (test/bench/README.md, "Where ours' CPU goes").
+ * view. Kept on the response itself, not in a WeakMap keyed by it: an entry per request made V8
+ * promote requests' objects to the old generation (src/linked-set.ts says more).
  */
 const CONTEXT = Symbol('kube-auth-proxy request context');
 type ResponseWithContext = ServerResponse & { [CONTEXT]?: RequestContext };
