@@ -34,7 +34,7 @@ export interface Target {
   readonly exitReason?: () => string | undefined;
 }
 
-export const CELL_IDS = ['small-c1', 'small-c64', 'list100k-c16', 'upgrade-stream', 'watches', 'list20m-c4'] as const;
+export const CELL_IDS = ['small-c1', 'small-c64', 'list100k-c16', 'upgrade-stream', 'watches', 'watch-rate', 'list20m-c4'] as const;
 export type CellId = (typeof CELL_IDS)[number];
 
 export interface Cell {
@@ -42,8 +42,11 @@ export interface Cell {
   readonly label: string;
   readonly path: string;
   readonly connections: number;
-  /** `upgrade`: one upgraded stream (upgrade-stream.ts); `watches`: the watch fan-out (watch-fanout.ts); else a wrk run. */
-  readonly kind?: 'upgrade' | 'watches';
+  /**
+   * `upgrade`: one upgraded stream (upgrade-stream.ts); `watches`: the watch fan-out (watch-fanout.ts);
+   * `watch-rate`: a steady event rate on every watch (watch-rate.ts); else a wrk run.
+   */
+  readonly kind?: 'upgrade' | 'watches' | 'watch-rate';
 }
 
 /** Port-forward: kubectl proxy's default filter lets it through (exec and attach it rejects). */
@@ -54,6 +57,15 @@ export const UPGRADE_ACK = 'received\n';
 /** Watches of the watch cell; the upstream writes one event to all of them on `POST WATCH_EVENT_PATH?name=X`. */
 export const WATCH_PATH = '/api/v1/namespaces/bench/pods';
 export const WATCH_EVENT_PATH = '/test/watch-event';
+/**
+ * `POST WATCH_EVENTS_PATH?per-second=R&seconds=S`: the upstream writes R events a second to every
+ * watch it holds, for S seconds, spread evenly over each second; it answers `{"watchers":n}` once started.
+ */
+export const WATCH_EVENTS_PATH = '/test/watch-events';
+/** Events per second on each watch in the watch-rate cell. */
+export const WATCH_EVENTS_PER_SECOND = 1;
+/** Each of those events carries the upstream's clock when it wrote the event, in µs since the epoch, in this annotation. */
+export const WATCH_SENT_ANNOTATION = 'bench.kube-auth-proxy/sent-unix-us';
 
 /**
  * Lists are served at a resource path, so that an audit policy's RequestResponse level keeps
@@ -75,6 +87,7 @@ export const CELLS: readonly Cell[] = [
   { id: 'list100k-c16', label: '~100 KB list, c=16', path: `${LIST_PATH}?bytes=${LIST_100K}`, connections: 16 },
   { id: 'upgrade-stream', label: 'upgraded stream, 1 conn', path: UPGRADE_PATH, connections: 1, kind: 'upgrade' },
   { id: 'watches', label: 'open watches, one event', path: WATCH_PATH, connections: 0, kind: 'watches' },
+  { id: 'watch-rate', label: 'watches, 1 event/s each', path: WATCH_PATH, connections: 0, kind: 'watch-rate' },
   { id: 'list20m-c4', label: '~20 MB list, c=4', path: `${LIST_PATH}?bytes=${LIST_20M}`, connections: 4 },
 ];
 

@@ -33,7 +33,7 @@ export interface Metric {
   values(result: BenchResult, target: TargetName): (number | undefined)[];
 }
 
-type CellField = 'p50Ms' | 'p99Ms' | 'reqPerS' | 'mibPerS' | 'cpuPerReqUs' | 'cores' | 'peakRssMiB' | 'rssMiB' | 'versionMaxMs';
+type CellField = 'p50Ms' | 'p99Ms' | 'reqPerS' | 'mibPerS' | 'cpuPerReqUs' | 'cores' | 'eventCores' | 'peakRssMiB' | 'rssMiB' | 'versionMaxMs';
 
 function fromCell(cell: CellId, field: CellField): Metric['values'] {
   return (result, target) => {
@@ -64,6 +64,11 @@ export const METRICS: readonly Metric[] = [
   { label: 'open watches, event latency p99', unit: 'ms', digits: 1, proxyOnly: false, floor: { kind: 'vs-kubectl', atMost: 1.0 }, values: fromCell('watches', 'p99Ms') },
   { label: 'open watches, proxy RSS with all open', unit: 'MiB', digits: 1, proxyOnly: true, floor: { kind: 'vs-kubectl', atMost: 1.0 }, values: fromCell('watches', 'rssMiB') },
   { label: 'open watches, slowest of 20 GET /version meanwhile', unit: 'ms', digits: 1, proxyOnly: false, floor: { kind: 'absolute', atMost: 100 }, values: fromCell('watches', 'versionMaxMs') },
+  // A steady 1 event/s on every watch (--watch-seconds): reported against kubectl, held to no floor yet.
+  { label: 'watches at 1 event/s each, event latency p50', unit: 'ms', digits: 2, proxyOnly: false, values: fromCell('watch-rate', 'p50Ms') },
+  { label: 'watches at 1 event/s each, event latency p99', unit: 'ms', digits: 2, proxyOnly: false, values: fromCell('watch-rate', 'p99Ms') },
+  { label: 'watches at 1 event/s each, proxy RSS while events flow', unit: 'MiB', digits: 1, proxyOnly: true, values: fromCell('watch-rate', 'rssMiB') },
+  { label: 'watches at 1 event/s each, proxy CPU while events flow', unit: 'cores', digits: 3, proxyOnly: true, values: fromCell('watch-rate', 'eventCores') },
   { label: '~20 MB list c=4, throughput', unit: 'MiB/s', digits: 1, proxyOnly: false, floor: { kind: 'vs-kubectl', atLeast: 0.85 }, values: fromCell('list20m-c4', 'mibPerS') },
   { label: '~20 MB list c=4, proxy CPU', unit: 'cores', digits: 2, proxyOnly: true, values: fromCell('list20m-c4', 'cores') },
   { label: 'peak RSS (20 MB cell)', unit: 'MiB', digits: 1, proxyOnly: true, floor: { kind: 'absolute', atMost: 150 }, values: fromCell('list20m-c4', 'peakRssMiB') },

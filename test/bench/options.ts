@@ -27,8 +27,10 @@ export interface BenchOptions {
   readonly upstream: UpstreamKind;
   /** MiB pushed through the upgraded stream per target and round. */
   readonly upgradeMiB: number;
-  /** Watches held open at once in the watch cell; 0 skips it. */
+  /** Watches held open at once in the watch cells; 0 skips them. */
   readonly watches: number;
+  /** Seconds of one event per second on every watch in the watch-rate cell; 0 skips it. */
+  readonly watchSeconds: number;
   /** Also measure ours with an audit log at Metadata and at RequestResponse. */
   readonly audit: boolean;
   /** Also measure ours with --ui, without and with a page subscribed to its events. */
@@ -40,29 +42,35 @@ export interface BenchOptions {
 /**
  * `go`: test/bench/go-upstream/main.go, Go's net/http with h2 and http/1.1 by ALPN, the stack
  * kube-apiserver serves with; `h2`: test/bench/upstream.ts, the same endpoints on Node's http2;
+ * `nginx`: Debian's nginx serving the GET cells' bodies as static files (h2 and http/1.1 by ALPN);
  * `example`: the example API server, HTTP/1.1 only, against which kubectl proxy churns TLS connections.
  */
-export const UPSTREAM_KINDS = ['go', 'h2', 'example'] as const;
+export const UPSTREAM_KINDS = ['go', 'h2', 'nginx', 'example'] as const;
 export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
 
-/** The example server answers neither the bench's upgraded stream nor its watch trigger. */
-export function upgradesServed(options: BenchOptions): boolean {
-  return options.upstream !== 'example';
+/** Upstreams that answer neither the bench's upgraded stream nor its watches and their triggers. */
+const GET_ONLY_UPSTREAMS: readonly UpstreamKind[] = ['nginx', 'example'];
+
+/** Whether the upstream serves the upgraded stream and the watches (else their rows show no data). */
+export function streamsServed(upstream: UpstreamKind): boolean {
+  return !GET_ONLY_UPSTREAMS.includes(upstream);
 }
 
-const USAGE = `usage: npm run bench -- [--duration SECONDS] [--rounds N] [--quick] [--upgrade-mib N] [--node-flags="FLAG …"] [--proxy-flags="FLAG …"] [--upstream go|h2|example] [--watches N] [--audit] [--ui] [--cells IDS]
+const USAGE = `usage: npm run bench -- [--duration SECONDS] [--rounds N] [--quick] [--upgrade-mib N] [--node-flags="FLAG …"] [--proxy-flags="FLAG …"] [--upstream go|h2|nginx|example] [--watches N] [--watch-seconds N] [--audit] [--ui] [--cells IDS]
   --duration    seconds per cell (default 5; below 5 s kubectl shows start-of-run bursts)
   --rounds      interleaved rounds; ratios are medians of per-round ratios (default 3)
   --quick       smoke run: 1 round of 2 s cells and 64 MiB upgraded streams
   --upgrade-mib MiB sent through the upgraded stream per target and round (default 256; 64 with --quick)
   --node-flags  Node flags for kube-auth-proxy, space-separated (default "${PROXY_NODE_FLAGS.join(' ')}"; "" for none)
   --proxy-flags extra kube-auth-proxy flags, space-separated, e.g. "-v=6" or "--server-timing=false" (default none)
-  --watches     watches held open at once in the watch cell (default 1000; 200 with --quick; 0 skips the cell)
+  --watches     watches held open at once in the watch cells (default 1000; 200 with --quick; 0 skips both)
+  --watch-seconds seconds of one event per second on every watch in the watch-rate cell (default 5; 3 with --quick; 0 skips it)
   --audit       also run ours with an audit log at Metadata and at RequestResponse (two more targets)
   --ui          also run ours with --ui, without a page and with one subscribed to its events (two more targets)
   --cells       only these cells, comma-separated (${CELL_IDS.join(', ')})
   --upstream    go (default): Go's net/http offering h2 and http/1.1, kube-apiserver's own stack (built with Debian's Go);
                 h2: the same endpoints on Node's http2 (it shares the two cores at Node's cost);
+                nginx: Debian's nginx, h2 and http/1.1, serving /version and the lists as static files (no watches, no upgraded stream);
                 example: examples/api-server-main.js, http/1.1 only (kubectl proxy then opens a TLS connection per request)`;
 
 function positiveNumber(raw: string | undefined, flag: string, fallback: number): number {
@@ -85,6 +93,7 @@ export function parseBenchOptions(args: readonly string[]): BenchOptions {
       upstream: { type: 'string', default: 'go' },
       'upgrade-mib': { type: 'string' },
       watches: { type: 'string' },
+      'watch-seconds': { type: 'string' },
       audit: { type: 'boolean', default: false },
       ui: { type: 'boolean', default: false },
       cells: { type: 'string' },
@@ -105,6 +114,7 @@ export function parseBenchOptions(args: readonly string[]): BenchOptions {
   const proxyFlags = values['proxy-flags'].split(/\s+/).filter(Boolean);
   const watches = values.watches === '0' ? 0 : positiveNumber(values.watches, '--watches', quick ? 200 : 1000);
   if (!Number.isInteger(watches)) throw new Error(`--watches must be a whole number\n${USAGE}`);
+  const watchSeconds = values['watch-seconds'] === '0' ? 0 : positiveNumber(values['watch-seconds'], '--watch-seconds', quick ? 3 : 5);
   const cells = values.cells?.split(',').map((id) => id.trim());
   const unknown = cells?.filter((id) => !(CELL_IDS as readonly string[]).includes(id)) ?? [];
   if (unknown.length > 0) throw new Error(`--cells: unknown cell ${unknown.join(', ')} (cells: ${CELL_IDS.join(', ')})\n${USAGE}`);
@@ -117,6 +127,7 @@ export function parseBenchOptions(args: readonly string[]): BenchOptions {
     upstream,
     upgradeMiB,
     watches,
+    watchSeconds,
     audit: values.audit,
     ui: values.ui,
     ...(cells === undefined ? {} : { cells: cells as CellId[] }),

@@ -1,9 +1,14 @@
 // The processes under test, each started as a child and awaited until it prints its listening
-// line: the example API server (the upstream), kubectl proxy and kube-auth-proxy.
+// line (or, for nginx, answers GET /version): the upstream, kubectl proxy and kube-auth-proxy.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensurePki, writeDemoKubeconfig } from '../../examples/demo-files.js';
+import { PKI_FILES } from '../../examples/pki.js';
 import { buildGoUpstream } from './go-upstream.js';
+import { prepareNginx } from './nginx-upstream.js';
+import { probe, type ProbeTarget } from './probe.js';
 import type { UpstreamKind } from './options.js';
 
 /** Both take `--pki-dir DIR --port 0 --token T=U` and print the same two start lines. */
@@ -13,6 +18,8 @@ const UPSTREAM_MAINS = {
 };
 const PROXY_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
+/** Between readiness probes of a child that prints no start line. */
+const READY_POLL_MS = 50;
 /** stderr lines kept per child for the report; the count is kept in full. */
 const KEPT_STDERR_LINES = 20;
 
@@ -88,13 +95,19 @@ function wrapChild(name: string, child: ChildProcess): BenchChild {
   return { name, pid: child.pid!, stderr, exitReason, stop: () => stopChild(child) };
 }
 
-/** Spawns `command` and resolves with the first stdout match of `ready` (the child's start line). */
-function spawnUntil(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: BenchChild; match: RegExpExecArray; stdout: string }> {
+/**
+ * Spawns `command` and resolves with what `ready` resolves with (the child is then serving); fails
+ * when the child exits or cannot start first, or after START_TIMEOUT_MS. `ready` is told when to give up.
+ */
+function spawnReady<T>(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, ready: (proc: ChildProcess, gaveUp: () => boolean) => Promise<T>): Promise<{ child: BenchChild; ready: T }> {
   const proc = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const child = wrapChild(name, proc);
-  let stdout = '';
+  let settled = false;
   return new Promise((resolve, reject) => {
     const fail = (why: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
       proc.kill('SIGKILL');
       reject(new Error(`${name} ${why}; stderr: ${child.stderr().last.join(' | ')}`));
     };
@@ -102,20 +115,53 @@ function spawnUntil(name: string, command: string, args: string[], env: NodeJS.P
     proc.once('error', (err) => fail(`could not be started (${err.message})`));
     const onExit = (code: number | null) => fail(`exited with ${code} before it was ready`);
     proc.once('exit', onExit);
-    proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      const match = ready.exec(stdout);
-      if (!match) return;
-      clearTimeout(timer);
-      proc.off('exit', onExit);
-      resolve({ child, match, stdout });
-    });
+    ready(proc, () => settled).then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        proc.off('exit', onExit);
+        resolve({ child, ready: value });
+      },
+      (err: unknown) => fail(`was not ready: ${err instanceof Error ? err.message : String(err)}`),
+    );
   });
 }
 
-/** The upstream in its own process (Go's net/http, the bench's Node h2 server, or the example server), accepting `token`. */
+/** Spawns `command` and resolves with the first stdout match of `ready` (the child's start line). */
+async function spawnUntil(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: BenchChild; match: RegExpExecArray; stdout: string }> {
+  let stdout = '';
+  const started = await spawnReady(name, command, args, env, (proc) =>
+    new Promise<RegExpExecArray>((resolve) => {
+      proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk;
+        const match = ready.exec(stdout);
+        if (match) resolve(match);
+      });
+    }),
+  );
+  return { child: started.child, match: started.ready, stdout };
+}
+
+/** Polls GET /version until it answers 200: for a child that prints no start line (nginx). */
+async function untilServing(target: ProbeTarget, gaveUp: () => boolean): Promise<void> {
+  while (!gaveUp() && (await probe(target, '/version', 1000)) !== undefined) await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
+}
+
+/**
+ * The upstream in its own process (Go's net/http, nginx, the bench's Node h2 server, or the example
+ * server), accepting `token`. nginx's config and files go beside `pkiDir`, in the caller's scratch directory.
+ */
 export async function startUpstream(kind: UpstreamKind, pkiDir: string, token: string, env: NodeJS.ProcessEnv): Promise<{ child: BenchChild; url: string; kubeconfig: string }> {
   const ready = /^listening on (https:\/\/\S+)$/m;
+  if (kind === 'nginx') {
+    // nginx reads the PKI files the Node mains would make; it prints nothing once it listens.
+    ensurePki(pkiDir);
+    const nginx = await prepareNginx(join(dirname(pkiDir), 'nginx'), pkiDir, token);
+    const target = { url: nginx.url, headers: [`Authorization: Bearer ${token}`], ca: readFileSync(join(pkiDir, PKI_FILES.caCert), 'utf8') };
+    const { child } = await spawnReady('upstream', nginx.command, nginx.args, env, (_proc, gaveUp) => untilServing(target, gaveUp));
+    return { child, url: nginx.url, kubeconfig: writeDemoKubeconfig(pkiDir, nginx.url) };
+  }
   if (kind === 'go') {
     // The Go server reads the PKI the Node mains would make; the kubeconfig is written here.
     ensurePki(pkiDir);

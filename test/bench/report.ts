@@ -42,6 +42,7 @@ function tableRow(row: Row, targets: readonly TargetName[], variants: readonly V
 const UPSTREAM_TEXT: Record<UpstreamKind, string> = {
   go: 'test/bench/go-upstream/main.go (Go\'s net/http, h2 and http/1.1 by ALPN: kube-apiserver\'s own HTTP and TLS stack; kubectl proxy uses one h2 connection, ours an h1 pool)',
   h2: 'test/bench/upstream.ts (h2 and http/1.1 by ALPN, like kube-apiserver: kubectl proxy uses one h2 connection, ours an h1 pool)',
+  nginx: 'Debian\'s nginx (test/bench/nginx-upstream.ts: h2 and http/1.1 by ALPN, /version and the lists as static files, the same bytes as the Go upstream\'s; no watches, no upgraded stream)',
   example: 'the example API server (http/1.1 only, recording off: kubectl proxy opens a TLS connection for nearly every request at c=64)',
 };
 

@@ -5,7 +5,9 @@ import { cellPath, CELLS, PEAK_CELL, TARGET_LABELS, type Cell, type CellId, type
 import { probe } from './probe.js';
 import { cpuSeconds, memory, resetPeak } from './proc-stats.js';
 import { runUpgradeStream } from './upgrade-stream.js';
-import { percentile, runWatchFanout } from './watch-fanout.js';
+import { percentile } from './watch-clients.js';
+import { runWatchFanout } from './watch-fanout.js';
+import { runWatchRate } from './watch-rate.js';
 import { runWrk, type WrkResult } from './wrk.js';
 
 const MIB = 1024 * 1024;
@@ -29,9 +31,11 @@ export interface CellRun {
   cpuS?: number;
   cpuPerReqUs?: number;
   cores?: number;
-  /** The watch cell: VmRSS with every watch open, and the slowest GET /version meanwhile. */
+  /** The watch cells: VmRSS with every watch open (watch-rate: halfway through the events), and the slowest GET /version meanwhile. */
   rssMiB?: number;
   versionMaxMs?: number;
+  /** The watch-rate cell: proxy CPU in cores while the events flowed (`cores` covers the whole cell, opening included). */
+  eventCores?: number;
   /** VmHWM after the cell: the cell's own peak if `peakReset`, else the peak since start. */
   peakRssMiB?: number;
   peakReset?: boolean;
@@ -45,8 +49,10 @@ export interface RoundContext {
   durationS: number;
   /** Bytes per upgraded stream; undefined when the upstream does not serve the bench's stream (cell skipped). */
   upgradeBytes: number | undefined;
-  /** Watches held open at once in the watch cell; 0 skips the cell. */
+  /** Watches held open at once in the watch cells; 0 skips them. */
   watches: number;
+  /** Seconds of one event per second on every watch in the watch-rate cell; 0 skips it. */
+  watchSeconds: number;
   targets: readonly Target[];
   upstream: UpstreamKind;
   /** Only these cells (--cells); undefined: all. */
@@ -152,9 +158,52 @@ async function watchCell(ctx: RoundContext, round: number, cell: Cell, target: T
   }
 }
 
+/**
+ * `ctx.watches` watches at once, each sent one event a second by the upstream for `ctx.watchSeconds`:
+ * per-event latency, every event accounted for, and the proxy's RSS and CPU while they flow.
+ */
+async function watchRateCell(ctx: RoundContext, round: number, cell: Cell, target: Target): Promise<CellRun> {
+  const base = { round, cell: cell.id, target: target.name, reqPerS: NaN, mibPerS: NaN };
+  const upstream = ctx.targets.find((candidate) => candidate.name === 'direct')!;
+  const usage: { cpuBefore?: number; cpuS?: number; rssMiB?: number } = {};
+  const problems: string[] = [];
+  // Called from timers: a proxy gone from /proc is a problem of the cell, never an uncaught throw.
+  const read = (what: () => void) => () => {
+    try {
+      if (target.pid !== undefined) what();
+    } catch (err) {
+      problems.push(`could not read /proc/${target.pid}: ${(err as Error).message}`);
+    }
+  };
+  const hooks = {
+    started: read(() => (usage.cpuBefore = cpuSeconds(target.pid!))),
+    midway: read(() => (usage.rssMiB = memory(target.pid!).rssMiB)),
+    ended: read(() => (usage.cpuS = cpuSeconds(target.pid!) - usage.cpuBefore!)),
+  };
+  try {
+    const result = await runWatchRate(target, upstream, ctx.watches, ctx.watchSeconds, hooks);
+    const lost = result.expected - result.received;
+    if (lost > 0) problems.push(`${lost} of ${result.expected} events never arrived (${result.opened} watches × ${result.expected / result.opened})`);
+    if (result.upstreamWatchers < result.opened) problems.push(`the upstream held ${result.upstreamWatchers} watches for ${result.opened} open`);
+    return {
+      ...base,
+      requests: result.received,
+      durationS: result.periodS,
+      p50Ms: percentile(result.latencyMs, 0.5),
+      p99Ms: percentile(result.latencyMs, 0.99),
+      ...(usage.rssMiB === undefined ? {} : { rssMiB: usage.rssMiB }),
+      ...(usage.cpuS === undefined ? {} : { eventCores: usage.cpuS / result.periodS }),
+      problems,
+    };
+  } catch (err) {
+    return { ...base, requests: 0, durationS: NaN, p50Ms: NaN, p99Ms: NaN, problems: [...problems, (err as Error).message] };
+  }
+}
+
 function runCell(ctx: RoundContext, round: number, cell: Cell, target: Target): Promise<CellRun> {
   if (cell.kind === 'upgrade') return streamCell(round, cell, target, ctx.upgradeBytes!);
   if (cell.kind === 'watches') return watchCell(ctx, round, cell, target);
+  if (cell.kind === 'watch-rate') return watchRateCell(ctx, round, cell, target);
   return wrkCell(ctx, round, cell, target);
 }
 
@@ -182,6 +231,11 @@ function mainFigure(run: CellRun): string {
     const rss = run.rssMiB === undefined ? '' : `, RSS ${run.rssMiB.toFixed(1)} MiB`;
     return `${run.requests} saw the event: p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms${rss}, GET /version ≤ ${run.versionMaxMs?.toFixed(1)} ms`;
   }
+  if (run.cell === 'watch-rate') {
+    const rss = run.rssMiB === undefined ? '' : `, RSS ${run.rssMiB.toFixed(1)} MiB`;
+    const cpu = run.eventCores === undefined ? '' : `, ${run.eventCores.toFixed(2)} cores while they flowed`;
+    return `${run.requests} events in ${run.durationS.toFixed(1)} s: p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms${rss}${cpu}`;
+  }
   return `${run.mibPerS.toFixed(1)} MiB/s`;
 }
 
@@ -197,6 +251,7 @@ export async function runRound(ctx: RoundContext, round: number): Promise<CellRu
   for (const [index, cell] of CELLS.entries()) {
     if (cell.kind === 'upgrade' && ctx.upgradeBytes === undefined) continue;
     if (cell.kind === 'watches' && ctx.watches === 0) continue;
+    if (cell.kind === 'watch-rate' && (ctx.watches === 0 || ctx.watchSeconds === 0)) continue;
     if (ctx.cells !== undefined && !ctx.cells.includes(cell.id)) continue;
     for (const target of rotate(ctx.targets, round + index)) {
       const run = await measureCell(ctx, round, cell, target);

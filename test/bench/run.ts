@@ -6,10 +6,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../examples/demo-files.js';
-import { cellPath, CELLS, TARGET_LABELS, UPGRADE_PATH } from './cells.js';
+import { cellPath, CELLS, TARGET_LABELS, UPGRADE_PATH, WATCH_EVENTS_PER_SECOND } from './cells.js';
 import { kubectlVersion, machine } from './environment.js';
 import type { BenchResult } from './metrics.js';
-import { parseBenchOptions, upgradesServed, type BenchOptions } from './options.js';
+import { parseBenchOptions, streamsServed, type BenchOptions, type UpstreamKind } from './options.js';
 import { runScript, type BenchChild } from './processes.js';
 import { renderReport, type RunInfo } from './report.js';
 import { runRound, type CellRun, type RoundContext } from './round.js';
@@ -55,12 +55,25 @@ function stderrNotes(children: readonly BenchChild[]): string[] {
 }
 
 /** The upgraded-stream row measures one direction of a fixed size: the report says which. */
-function streamNotes(upgradeBytes: number | undefined): string[] {
-  if (upgradeBytes === undefined) return ['Upgraded stream not measured: only `--upstream h2` (test/bench/upstream.ts) answers it.'];
+function streamNotes(upstream: UpstreamKind, upgradeBytes: number | undefined): string[] {
+  if (!streamsServed(upstream)) {
+    return [`Upgraded stream and watches not measured (their rows show no data): the \`${upstream}\` upstream serves neither the port-forward upgrade nor watches and their event triggers; the Go (default) and h2 upstreams do.`];
+  }
+  if (upgradeBytes === undefined) return [];
   return [
     `Upgraded stream: one connection per target and round, \`GET ${UPGRADE_PATH}\` answered with 101 SPDY/3.1, then ` +
       `${(upgradeBytes / MIB).toFixed(0)} MiB client → upstream; timed from the 101 to the upstream's ack after the last byte. ` +
       'Direct here is a TLS socket from the bench process itself (with the bearer token), so it pays the TLS encryption a proxy pays otherwise.',
+  ];
+}
+
+/** How the watch-rate rows were made: the rate, the period, and where latency starts. */
+function watchRateNotes(ctx: RoundContext): string[] {
+  if (ctx.watches === 0 || ctx.watchSeconds === 0 || (ctx.cells !== undefined && !ctx.cells.includes('watch-rate'))) return [];
+  return [
+    `Watches at 1 event/s: ${ctx.watches} watches per target and round, the upstream writing ${WATCH_EVENTS_PER_SECOND} event a second to each ` +
+      `for ${ctx.watchSeconds} s, spread evenly over each second. Latency per event runs from the upstream's write (a stamp in the event) to its arrival ` +
+      'in the bench process; RSS is read halfway through, CPU over the period from the trigger to the last event.',
   ];
 }
 
@@ -96,11 +109,15 @@ async function main(): Promise<number> {
   const children: BenchChild[] = [];
   try {
     const session = await startSession(dir, options, children, log);
-    const upgradeBytes = upgradesServed(options) ? Math.round(options.upgradeMiB * MIB) : undefined;
-    const watches = upgradesServed(options) ? options.watches : 0;
-    const ctx: RoundContext = { wrk, script: writeDoneScript(dir), durationS: options.durationS, upgradeBytes, watches, targets: session.targets, upstream: options.upstream, cells: options.cells, log };
+    const served = streamsServed(options.upstream);
+    const upgradeBytes = served ? Math.round(options.upgradeMiB * MIB) : undefined;
+    const watches = served ? options.watches : 0;
+    const ctx: RoundContext = {
+      ...{ wrk, script: writeDoneScript(dir), durationS: options.durationS, upgradeBytes, watches, watchSeconds: options.watchSeconds },
+      ...{ targets: session.targets, upstream: options.upstream, cells: options.cells, log },
+    };
     const result = await measure(ctx, options.rounds, session.idleRssMiB);
-    const notes = [...streamNotes(upgradeBytes), ...stderrNotes(children)];
+    const notes = [...streamNotes(options.upstream, upgradeBytes), ...watchRateNotes(ctx), ...stderrNotes(children)];
     const problems = problemsOf(result.runs);
     const rows = summarise(result);
     const info = runInfo(options, wrk, started, result.runs);

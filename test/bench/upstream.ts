@@ -10,13 +10,16 @@ import type { TLSSocket } from 'node:tls';
 import { EXAMPLE_VERSION } from '../../examples/api-server.js';
 import { MAX_LIST_BYTES, listBody } from '../../examples/api-server/pod-list.js';
 import type { Pki } from '../../examples/pki.js';
-import { LIST_PATH, UPGRADE_ACK, UPGRADE_PATH, WATCH_EVENT_PATH, WATCH_PATH } from './cells.js';
+import { performance } from 'node:perf_hooks';
+import { LIST_PATH, UPGRADE_ACK, UPGRADE_PATH, WATCH_EVENT_PATH, WATCH_EVENTS_PATH, WATCH_PATH, WATCH_SENT_ANNOTATION } from './cells.js';
 
 /** In megabytes: room for a few 20 MB lists in flight on kubectl's one h2 connection. */
 const SESSION_MEMORY_MB = 1024;
 /** kube-apiserver's default (--http2-max-streams-per-connection 0 means 250): more watches need more connections. */
 const MAX_CONCURRENT_STREAMS = 250;
 const VERSION_BODY = Buffer.from(JSON.stringify(EXAMPLE_VERSION));
+/** How often the paced events' timer looks for events that fell due. */
+const PACE_TICK_MS = 2;
 
 function send(res: Http2ServerResponse, status: number, body: Buffer): void {
   // kube-apiserver sets both on every response; they keep the header sizes realistic.
@@ -78,6 +81,39 @@ function fanOut(url: URL, res: Http2ServerResponse): void {
   send(res, 200, Buffer.from(JSON.stringify({ watchers: watchers.size })));
 }
 
+/** A MODIFIED event stamped with the time it is written, in µs since the epoch (the Go upstream's format). */
+function stampedEvent(): string {
+  const sentUs = Math.round((performance.timeOrigin + performance.now()) * 1000);
+  const metadata = { name: 'bench-rate', namespace: 'bench', annotations: { [WATCH_SENT_ANNOTATION]: String(sentUs) } };
+  return `${JSON.stringify({ type: 'MODIFIED', object: { kind: 'Pod', apiVersion: 'v1', metadata } })}\n`;
+}
+
+/**
+ * `POST WATCH_EVENTS_PATH?per-second=R&seconds=S`: R events a second to every watch open now, for
+ * S seconds, each watch's spread evenly over the second (as the Go upstream does); answers at once.
+ */
+function paced(url: URL, res: Http2ServerResponse): void {
+  const perSecond = Number(url.searchParams.get('per-second'));
+  const seconds = Number(url.searchParams.get('seconds'));
+  if (!(perSecond > 0 && seconds > 0)) return send(res, 400, Buffer.from('{"kind":"Status","code":400}'));
+  const targets = [...watchers];
+  const total = Math.trunc(perSecond * seconds) * targets.length;
+  const startedAt = performance.now();
+  let next = 0;
+  // Event k (watch k % n) is due k/n periods after the start.
+  const writeDue = () => {
+    const due = Math.min(total, Math.floor(((performance.now() - startedAt) * perSecond * targets.length) / 1000) + 1);
+    for (; next < due; next++) {
+      const watcher = targets[next % targets.length]!;
+      if (watchers.has(watcher)) watcher.write(stampedEvent());
+    }
+    if (next >= total) clearInterval(timer);
+  };
+  const timer = setInterval(writeDue, PACE_TICK_MS);
+  writeDue();
+  send(res, 200, Buffer.from(JSON.stringify({ watchers: targets.length })));
+}
+
 /** With allowHTTP1 an HTTP/1.1 request arrives as node:http objects, which have the same members used here. */
 function handle(token: string, req: Http2ServerRequest, res: Http2ServerResponse): void {
   const certified = (req.socket as TLSSocket).authorized;
@@ -85,6 +121,7 @@ function handle(token: string, req: Http2ServerRequest, res: Http2ServerResponse
   const url = new URL(req.url, 'https://upstream');
   if (url.pathname === WATCH_PATH && url.searchParams.get('watch') === '1') return openWatch(res);
   if (url.pathname === WATCH_EVENT_PATH && req.method === 'POST') return fanOut(url, res);
+  if (url.pathname === WATCH_EVENTS_PATH && req.method === 'POST') return paced(url, res);
   const body = bodyFor(url);
   send(res, body ? 200 : 404, body ?? Buffer.from('{"kind":"Status","code":404}'));
 }

@@ -6,6 +6,8 @@
 //	GET  /test/list?bytes=N, LIST_PATH?bytes=N  a PodList of about N bytes (examples/api-server/pod-list.ts)
 //	GET  WATCH_PATH?watch=1                      a watch, headers flushed, held open
 //	POST WATCH_EVENT_PATH?name=X                 one MODIFIED event to every open watch; {"watchers":n}
+//	POST WATCH_EVENTS_PATH?per-second=R&seconds=S R events a second to every open watch for S s, each
+//	                                             stamped with its write time; {"watchers":n} once started
 //	GET  UPGRADE_PATH?bytes=N + Upgrade          101 SPDY/3.1, then N bytes read and dropped, then the ack
 //
 // Callers prove themselves with a client certificate chained to the CA or the bearer token.
@@ -30,16 +32,19 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Kept equal to test/bench/cells.ts.
 const (
-	listPath       = "/api/v1/namespaces/bench/configmaps"
-	watchPath      = "/api/v1/namespaces/bench/pods"
-	watchEventPath = "/test/watch-event"
-	upgradePath    = "/api/v1/namespaces/default/pods/p/portforward"
-	upgradeAck     = "received\n"
-	maxListBytes   = 256 * 1024 * 1024
+	listPath        = "/api/v1/namespaces/bench/configmaps"
+	watchPath       = "/api/v1/namespaces/bench/pods"
+	watchEventPath  = "/test/watch-event"
+	watchEventsPath = "/test/watch-events"
+	sentAnnotation  = "bench.kube-auth-proxy/sent-unix-us"
+	upgradePath     = "/api/v1/namespaces/default/pods/p/portforward"
+	upgradeAck      = "received\n"
+	maxListBytes    = 256 * 1024 * 1024
 )
 
 var versionBody = []byte(`{"major":"1","minor":"33","gitVersion":"v1.33.0-kube-auth-proxy-example","gitCommit":"0000000000000000000000000000000000000000","gitTreeState":"clean","buildDate":"2025-01-01T00:00:00Z","goVersion":"go1.24.0","compiler":"gc","platform":"linux/amd64"}`)
@@ -88,14 +93,17 @@ func send(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-// watchers holds the open watches; fanOut writes one line to each.
+// event makes an event's line when its watch writes it, so that a stamp in it is the write time.
+type event func() []byte
+
+// watchers holds the open watches; fanOut and paced write lines to them.
 type watchers struct {
 	mu   sync.Mutex
-	open map[chan []byte]struct{}
+	open map[chan event]struct{}
 }
 
 func (ws *watchers) serve(w http.ResponseWriter, r *http.Request) {
-	events := make(chan []byte, 16)
+	events := make(chan event, 16)
 	ws.mu.Lock()
 	ws.open[events] = struct{}{}
 	ws.mu.Unlock()
@@ -114,8 +122,8 @@ func (ws *watchers) serve(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			return
-		case line := <-events:
-			if _, err := w.Write(line); err != nil {
+		case next := <-events:
+			if _, err := w.Write(next()); err != nil {
 				return
 			}
 			flusher.Flush()
@@ -131,11 +139,55 @@ func (ws *watchers) fanOut(w http.ResponseWriter, r *http.Request) {
 	n := len(ws.open)
 	for events := range ws.open {
 		select {
-		case events <- line:
+		case events <- func() []byte { return line }:
 		default: // a watch this far behind is not read by the bench
 		}
 	}
 	ws.mu.Unlock()
+	send(w, http.StatusOK, []byte(fmt.Sprintf(`{"watchers":%d}`, n)))
+}
+
+// stampedEvent is a MODIFIED event carrying the time its watch writes it, in µs since the epoch.
+func stampedEvent() []byte {
+	return []byte(fmt.Sprintf(`{"type":"MODIFIED","object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":"bench-rate","namespace":"bench","annotations":{%q:"%d"}}}}`+"\n",
+		sentAnnotation, time.Now().UnixMicro()))
+}
+
+// paced starts perSecond events a second on every watch open now, for the given seconds, and
+// answers at once. Each watch's events are spread evenly over the second (watch i is due i/n of
+// a period after watch 0), so that the proxies see a steady rate rather than one burst a second.
+func (ws *watchers) paced(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	perSecond, err1 := strconv.ParseFloat(q.Get("per-second"), 64)
+	seconds, err2 := strconv.ParseFloat(q.Get("seconds"), 64)
+	if err1 != nil || err2 != nil || perSecond <= 0 || seconds <= 0 {
+		send(w, http.StatusBadRequest, []byte(`{"kind":"Status","code":400}`))
+		return
+	}
+	ws.mu.Lock()
+	targets := make([]chan event, 0, len(ws.open))
+	for events := range ws.open {
+		targets = append(targets, events)
+	}
+	ws.mu.Unlock()
+	n := len(targets)
+	if n > 0 {
+		go func() {
+			period := time.Duration(float64(time.Second) / perSecond)
+			total := int(perSecond*seconds) * n
+			start := time.Now()
+			for k := 0; k < total; k++ {
+				// The k-th event overall: period k/n, watch k%n.
+				if wait := time.Until(start.Add(period * time.Duration(k) / time.Duration(n))); wait > 0 {
+					time.Sleep(wait)
+				}
+				select {
+				case targets[k%n] <- stampedEvent:
+				default: // a watch this far behind, or closed: the bench counts what it missed
+				}
+			}
+		}()
+	}
 	send(w, http.StatusOK, []byte(fmt.Sprintf(`{"watchers":%d}`, n)))
 }
 
@@ -174,6 +226,8 @@ func handler(token string, ws *watchers) http.Handler {
 			ws.serve(w, r)
 		case r.URL.Path == watchEventPath && r.Method == http.MethodPost:
 			ws.fanOut(w, r)
+		case r.URL.Path == watchEventsPath && r.Method == http.MethodPost:
+			ws.paced(w, r)
 		case r.URL.Path == "/version":
 			send(w, http.StatusOK, versionBody)
 		case r.URL.Path == listPath || r.URL.Path == "/test/list":
@@ -213,7 +267,7 @@ func main() {
 		log.Fatal(err)
 	}
 	server := &http.Server{
-		Handler: handler(*token, &watchers{open: map[chan []byte]struct{}{}}),
+		Handler: handler(*token, &watchers{open: map[chan event]struct{}{}}),
 		// As kube-apiserver: ask for a certificate, verify one if given, else fall back to the token.
 		// h2 and http/1.1 by ALPN, as net/http sets up by default; 250 streams per connection.
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: cas, ClientAuth: tls.VerifyClientCertIfGiven, NextProtos: []string{"h2", "http/1.1"}},
