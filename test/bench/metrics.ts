@@ -46,6 +46,18 @@ function fromCell(cell: CellId, field: CellField): Metric['values'] {
   };
 }
 
+/** Proxy CPU seconds per GiB relayed (wrk's transfer, or the stream's bytes): steadier than MiB/s on a busy machine. */
+function cpuPerGiB(cell: CellId): Metric['values'] {
+  return (result, target) => {
+    const values: (number | undefined)[] = new Array<number | undefined>(result.rounds).fill(undefined);
+    for (const run of result.runs) {
+      const gib = (run.mibPerS * run.durationS) / 1024;
+      if (run.cell === cell && run.target === target && run.cpuS !== undefined && gib > 0) values[run.round] = run.cpuS / gib;
+    }
+    return values;
+  };
+}
+
 function once(pick: (result: BenchResult) => Partial<Record<TargetName, number>>): Metric['values'] {
   return (result, target) => [pick(result)[target]];
 }
@@ -55,10 +67,14 @@ export const METRICS: readonly Metric[] = [
   { label: 'small GET c=1, p99 latency', unit: 'ms', digits: 3, proxyOnly: false, values: fromCell('small-c1', 'p99Ms') },
   { label: 'small GET c=64, throughput', unit: 'req/s', digits: 0, proxyOnly: false, floor: { kind: 'vs-kubectl', atLeast: 0.8 }, values: fromCell('small-c64', 'reqPerS') },
   { label: 'small GET c=64, proxy CPU per request', unit: 'µs', digits: 1, proxyOnly: true, floor: { kind: 'vs-kubectl', atMost: 1.0 }, values: fromCell('small-c64', 'cpuPerReqUs') },
+  { label: 'small GET c=64, p99 latency', unit: 'ms', digits: 2, proxyOnly: false, values: fromCell('small-c64', 'p99Ms') },
   { label: 'small GET c=64, proxy CPU', unit: 'cores', digits: 2, proxyOnly: true, values: fromCell('small-c64', 'cores') },
   { label: '~100 KB list c=16, throughput', unit: 'MiB/s', digits: 1, proxyOnly: false, floor: { kind: 'vs-kubectl', atLeast: 0.75 }, values: fromCell('list100k-c16', 'mibPerS') },
+  { label: '~100 KB list c=16, p99 latency', unit: 'ms', digits: 2, proxyOnly: false, values: fromCell('list100k-c16', 'p99Ms') },
+  { label: '~100 KB list c=16, proxy CPU per GiB', unit: 's', digits: 2, proxyOnly: true, values: cpuPerGiB('list100k-c16') },
   // Issue 4: within 10% of direct and not below kubectl proxy. Client → upstream only.
   { label: 'upgraded stream (101 SPDY/3.1, client → upstream), throughput', unit: 'MiB/s', digits: 1, proxyOnly: false, floor: { kind: 'vs-both', kubectlAtLeast: 1.0, directAtLeast: 0.9 }, values: fromCell('upgrade-stream', 'mibPerS') },
+  { label: 'upgraded stream, proxy CPU per GiB', unit: 's', digits: 2, proxyOnly: true, values: cpuPerGiB('upgrade-stream') },
   // Issue 10: event latency and memory no worse than kubectl proxy's, GET /version under 100 ms throughout.
   { label: 'open watches (--watches), event latency p50', unit: 'ms', digits: 1, proxyOnly: false, floor: { kind: 'vs-kubectl', atMost: 1.0 }, values: fromCell('watches', 'p50Ms') },
   { label: 'open watches, event latency p99', unit: 'ms', digits: 1, proxyOnly: false, floor: { kind: 'vs-kubectl', atMost: 1.0 }, values: fromCell('watches', 'p99Ms') },
@@ -70,7 +86,9 @@ export const METRICS: readonly Metric[] = [
   { label: 'watches at 1 event/s each, proxy RSS while events flow', unit: 'MiB', digits: 1, proxyOnly: true, values: fromCell('watch-rate', 'rssMiB') },
   { label: 'watches at 1 event/s each, proxy CPU while events flow', unit: 'cores', digits: 3, proxyOnly: true, values: fromCell('watch-rate', 'eventCores') },
   { label: '~20 MB list c=4, throughput', unit: 'MiB/s', digits: 1, proxyOnly: false, floor: { kind: 'vs-kubectl', atLeast: 0.85 }, values: fromCell('list20m-c4', 'mibPerS') },
+  { label: '~20 MB list c=4, p99 latency', unit: 'ms', digits: 1, proxyOnly: false, values: fromCell('list20m-c4', 'p99Ms') },
   { label: '~20 MB list c=4, proxy CPU', unit: 'cores', digits: 2, proxyOnly: true, values: fromCell('list20m-c4', 'cores') },
+  { label: '~20 MB list c=4, proxy CPU per GiB', unit: 's', digits: 2, proxyOnly: true, values: cpuPerGiB('list20m-c4') },
   { label: 'peak RSS (20 MB cell)', unit: 'MiB', digits: 1, proxyOnly: true, floor: { kind: 'absolute', atMost: 150 }, values: fromCell('list20m-c4', 'peakRssMiB') },
   { label: 'idle RSS', unit: 'MiB', digits: 1, proxyOnly: true, floor: { kind: 'absolute', atMost: 60 }, values: once((result) => result.idleRssMiB) },
   { label: 'RSS 2 s after the last cell', unit: 'MiB', digits: 1, proxyOnly: true, values: once((result) => result.afterRunRssMiB) },
