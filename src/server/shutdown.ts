@@ -18,7 +18,7 @@ export class ConnectionTracker {
     const entry = this.responses.add(res);
     res.once('close', () => {
       this.responses.delete(entry);
-      if (this.streams.size > 0) this.streams.delete(res);
+      this.streams.delete(res);
       // While stopping, a finished response leaves an idle keep-alive connection: close it now.
       this.stopping?.closeIdleConnections();
     });

@@ -11,12 +11,17 @@ export interface Waiter {
   expire(): void;
 }
 
+interface Wait {
+  readonly waiter: Waiter;
+  readonly deadline: number;
+}
+
 /** A waiting request's place in the queue; `delete` takes it out. */
-export type WaitEntry = LinkedEntry<{ readonly waiter: Waiter; readonly deadline: number }>;
+export type WaitEntry = LinkedEntry<Wait>;
 
 export class ConnectionWaits {
   /** Insertion order is deadline order, since every wait has the same bound. A list, not a Map: linked-set.ts says why. */
-  private readonly deadlines = new LinkedSet<{ readonly waiter: Waiter; readonly deadline: number }>();
+  private readonly deadlines = new LinkedSet<Wait>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
