@@ -8,8 +8,10 @@ import type { AuthMaterial, Credentials } from '../credentials/credentials.js';
 import type { RequestContext } from './request-context.js';
 import type { RequestInfo } from './request-info.js';
 import type { Phases } from './timeline.js';
+import type { AbandonedOutcome } from '../upstream/response-relay.js';
 
 const PHASES = ['credentials', 'queue', 'dns', 'tcp', 'tls', 'upload', 'server', 'transfer', 'total'] as const satisfies readonly (keyof Phases)[];
+const ABANDONED_OUTCOMES = ['unsent', 'kept', 'closed'] as const satisfies readonly AbandonedOutcome[];
 /** 0.5 ms to 60 s: local loopback calls to slow lists and long server processing. */
 const SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -91,9 +93,21 @@ export class ProxyMetrics {
     registers: [this.registry],
   });
 
+  private readonly abandonedRequests = new Counter({
+    name: 'kube_auth_proxy_abandoned_requests_total',
+    help: 'Short requests whose client left before the answer ended, by what became of them upstream: never sent (unsent: still waiting for a connection), read to the end and dropped to keep the connection (kept), or cut off, closing it (closed).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
-    // Both directions show from the first scrape on.
+    // Both directions, and every outcome, show from the first scrape on.
     for (const direction of ['to_upstream', 'to_client']) this.upgradedBytes.inc({ direction }, 0);
+    for (const outcome of ABANDONED_OUTCOMES) this.abandonedRequests.inc({ outcome }, 0);
+  }
+
+  requestAbandoned(outcome: AbandonedOutcome): void {
+    this.abandonedRequests.inc({ outcome });
   }
 
   /** The upstream pools, by name, and their queues: both gauges show every pool from the first scrape on. */

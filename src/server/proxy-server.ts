@@ -17,6 +17,7 @@ import { errorAnswer } from '../stages/answers.js';
 import type { Answer, Stage } from '../stages/stage.js';
 import { UpstreamPools, type ConnectionListener } from '../upstream/dispatcher.js';
 import { createForwarder } from '../upstream/forward.js';
+import type { AbandonedOutcome } from '../upstream/response-relay.js';
 import { createUpgrader } from '../upstream/upgrade.js';
 import { answerClientErrors } from './client-errors.js';
 import { refuseConnects } from './connect-refusal.js';
@@ -88,6 +89,7 @@ function servePlainRequests(server: ProxyListener, wiring: Wiring, pools: Upstre
     broken(ctx, res, error) {
       ctx.log.error({ ...requestFields(ctx), status: res.statusCode, code: error.code, error: error.message }, 'Response cut off: the connection to the API server broke');
     },
+    ...(metrics === undefined ? {} : { abandoned: (outcome: AbandonedOutcome) => metrics.requestAbandoned(outcome) }),
     stream: (res) => {
       tracker.trackStream(res);
       metrics?.streamOpened(res);

@@ -11,6 +11,11 @@ export interface Waiter {
   expire(): void;
 }
 
+/** A request whose client left, read to its end to keep its connection; `giveUp` aborts it and frees the connection. */
+export interface Abandoned {
+  giveUp(): void;
+}
+
 interface Wait {
   readonly waiter: Waiter;
   readonly deadline: number;
@@ -23,6 +28,8 @@ export class ConnectionWaits {
   /** Insertion order is deadline order, since every wait has the same bound. A list, not a Map: linked-set.ts says why. */
   private readonly deadlines = new LinkedSet<Wait>();
   private timer: NodeJS.Timeout | undefined;
+  /** Requests holding a connection for a client that left (response-relay.ts), oldest first. */
+  private readonly abandoned = new LinkedSet<Abandoned>();
 
   constructor(
     readonly timeoutMs: number,
@@ -46,6 +53,25 @@ export class ConnectionWaits {
   /** The request got its connection, failed, or its client left; deleting twice is harmless. */
   delete(entry: WaitEntry): void {
     this.deadlines.delete(entry);
+  }
+
+  /** A request whose client left keeps its connection only while no other request needs it (`reclaim`). */
+  abandon(request: Abandoned): LinkedEntry<Abandoned> {
+    return this.abandoned.add(request);
+  }
+
+  /** The abandoned request ended; deleting twice is harmless. */
+  release(entry: LinkedEntry<Abandoned>): void {
+    this.abandoned.delete(entry);
+  }
+
+  /**
+   * Called when a request did not get a connection at once from `pool`: if it waits in the pool's
+   * queue (every connection busy), the oldest abandoned request gives its connection up for it.
+   */
+  reclaim(pool: { readonly stats: { readonly queued: number } }): void {
+    // The pool's stats walk its connections: only asked when there is something to reclaim.
+    if (this.abandoned.size > 0 && pool.stats.queued > 0) this.abandoned.shift()!.giveUp();
   }
 
   private schedule(ms: number): NodeJS.Timeout {

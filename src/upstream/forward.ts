@@ -108,7 +108,9 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
     const onUnauthorized =
       auth === NOTHING || credentials.unauthorized === undefined ? undefined : () => refreshAfter401(out, body, auth, mayReplay);
     const relay = new ResponseRelay(ctx, res, upstream.server, events, pools.waits[out.pool], onUnauthorized, upstream.serverTiming);
-    pools.for(auth.tlsIdentity, out.pool).dispatch(options, relay);
+    const pool = pools.for(auth.tlsIdentity, out.pool);
+    pool.dispatch(options, relay);
+    relay.dispatched(pool);
   }
 
   /**

@@ -7,7 +7,8 @@ import type { Dispatcher } from 'undici';
 import { ProxyError } from '../errors.js';
 import type { RequestContext } from '../observe/request-context.js';
 import { requestStarting, type RequestTimeline } from '../observe/timeline.js';
-import type { ConnectionWaits, WaitEntry, Waiter } from './connection-waits.js';
+import type { LinkedEntry } from '../linked-set.js';
+import type { Abandoned, ConnectionWaits, WaitEntry, Waiter } from './connection-waits.js';
 import { replaceCorsHeaders, stripResponseHopHeaders } from './headers.js';
 import { toProxyError } from './upstream-errors.js';
 
@@ -21,7 +22,15 @@ export interface ForwardEvents {
   broken?(ctx: RequestContext, res: ServerResponse, error: ProxyError): void;
   /** A response without a length started: a watch or a follow, which shutdown must end itself. */
   stream(res: ServerResponse): void;
+  /** A short request's client left before its answer ended; `outcome` says what became of the upstream request (metrics). */
+  abandoned?(outcome: AbandonedOutcome): void;
 }
+
+/**
+ * unsent: it was still waiting for a connection, and never went out. kept: its answer was read to
+ * the end and dropped, and the connection kept. closed: it was cut off, closing its connection.
+ */
+export type AbandonedOutcome = 'unsent' | 'kept' | 'closed';
 
 /**
  * Asked when the API server answers 401. A returned function replays the request with fresh
@@ -46,6 +55,17 @@ function appendTiming(upstream: string | string[] | undefined, ours: string): st
 const MAX_BUFFERED_BYTES = 256 * 1024;
 
 /**
+ * When the client of a short request leaves, the rest of its answer is still read, up to this
+ * many bytes and for up to this long, and dropped, so that the pooled connection survives: an
+ * HTTP/1.1 request cannot be cancelled without closing its connection, and the next request
+ * would pay a new TLS handshake for it (nginx's proxy_ignore_client_abort, bounded). Reading
+ * 256 KiB costs about what a handshake costs. Longer answers, slower ones and streams are
+ * aborted, and so is an abandoned request whose connection another request waits for.
+ */
+const ABANDONED_MAX_BYTES = 256 * 1024;
+const ABANDONED_MAX_MS = 2_000;
+
+/**
  * What a request that waited too long for a connection is told: a 504 naming the stage a
  * connection attempt hangs in, or when none does (every connection busy), a 503 it may retry at once.
  */
@@ -59,12 +79,13 @@ function noConnectionWithin(waits: ConnectionWaits, server: URL): ProxyError {
 }
 
 /**
- * Relays one upstream response into `res`. Aborts the upstream request as soon as the client is
- * gone, including when the request was still queued: otherwise a paused handler whose response
- * was destroyed pins a pooled connection forever (a trap of undici's dispatch() that a capped
- * pool turns into a proxy that answers nothing; test/proxy/streaming.test.ts).
+ * Relays one upstream response into `res`. When the client is gone, the upstream request is
+ * dropped unsent if it was still queued, its short answer is read and dropped (within bounds),
+ * and otherwise it is aborted. Never left paused: a paused handler whose response was destroyed
+ * pins a pooled connection forever (a trap of undici's dispatch() that a capped pool turns into a
+ * proxy that answers nothing; test/proxy/streaming.test.ts).
  */
-export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter {
+export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter, Abandoned {
   private controller: Controller | undefined;
   /** The upstream response ended or failed: nothing left to abort. */
   private done = false;
@@ -86,6 +107,10 @@ export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter {
   private readonly timeline: RequestTimeline;
   /** Its place among the requests waiting for a connection, until undici gives it one. */
   private readonly wait: WaitEntry;
+  /** The answer's Content-Length, once its headers are in. */
+  private length: number | undefined;
+  /** Set when the client left and the rest of the answer is read and dropped. */
+  private abandoned: { bytesLeft: number; readonly timer: NodeJS.Timeout; readonly entry: LinkedEntry<Abandoned> } | undefined;
 
   /**
    * `waits` holds the relay until undici gives its request a connection; `expire()` answers 503
@@ -103,11 +128,53 @@ export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter {
   ) {
     this.timeline = ctx.timeline;
     this.wait = waits.add(this);
-    // 'close' also follows a response we ended early (a stream at shutdown): abort in both cases.
-    res.once('close', () => {
-      waits.delete(this.wait);
-      if (!this.done) this.controller?.abort(CLIENT_GONE);
-    });
+    // 'close' also follows a response we ended early (a stream at shutdown).
+    res.once('close', () => this.clientLeft());
+  }
+
+  /** The response can no longer reach the client: abort the upstream request, or read and drop the rest of a short answer. */
+  private clientLeft(): void {
+    this.waits.delete(this.wait);
+    const controller = this.controller;
+    // Still queued: dropped unsent when undici reaches it (onRequestStart).
+    if (this.done || this.abandoned !== undefined || controller === undefined) return;
+    // A stream ends when its client leaves; that is not an abandoned request.
+    if (this.ctx.forwarded?.longRunning === true) return controller.abort(CLIENT_GONE);
+    const bodyLeft = this.length === undefined ? 0 : this.length - this.timeline.responseBytes;
+    // A body still streaming from the client is cut with it; undici cannot finish that request.
+    if (!this.ctx.req.complete || this.replay !== undefined || bodyLeft > ABANDONED_MAX_BYTES) {
+      this.events.abandoned?.('closed');
+      return controller.abort(CLIENT_GONE);
+    }
+    const timer = setTimeout(() => this.giveUp(), ABANDONED_MAX_MS).unref();
+    this.abandoned = { bytesLeft: ABANDONED_MAX_BYTES, timer, entry: this.waits.abandon(this) };
+    controller.resume(); // paused for a client that will never drain
+  }
+
+  /** Stops reading an abandoned answer: its connection is closed. */
+  giveUp(): void {
+    this.controller?.abort(CLIENT_GONE);
+  }
+
+  /** Called once `pool` has the request. If it must wait for a connection, one held for a client that left is freed for it. */
+  dispatched(pool: Parameters<ConnectionWaits['reclaim']>[0]): void {
+    if (this.controller === undefined && !this.done) this.waits.reclaim(pool);
+  }
+
+  /** The upstream request is over: nothing to abort, and no longer abandoned. */
+  private finished(outcome: AbandonedOutcome): void {
+    this.done = true;
+    if (this.abandoned === undefined) return;
+    clearTimeout(this.abandoned.timer);
+    this.waits.release(this.abandoned.entry);
+    this.events.abandoned?.(outcome);
+  }
+
+  /** False once the client is gone; the answer is then dropped (or the request already aborted). */
+  private clientStillThere(): boolean {
+    if (this.abandoned === undefined && !this.res.destroyed) return true;
+    this.clientLeft();
+    return false;
   }
 
   /** Still queued at the deadline: the client gets a 503 now, and the request is dropped when undici reaches it. */
@@ -119,14 +186,24 @@ export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter {
   onRequestStart(controller: Controller): void {
     this.controller = controller;
     this.waits.delete(this.wait);
+    // The client left, or was answered 503, while the request waited in the queue. Nothing has
+    // been written yet: undici drops a request whose onRequestStart throws and keeps the
+    // connection, where abort() here would close it (test/proxy/streaming.test.ts).
+    if (this.res.destroyed || this.res.writableEnded) {
+      if (this.ctx.forwarded?.longRunning !== true) this.events.abandoned?.('unsent');
+      throw CLIENT_GONE;
+    }
     requestStarting(this.timeline);
-    // The client left, or was answered 503, while the request waited in the queue.
-    if (this.res.destroyed || this.res.writableEnded) controller.abort(CLIENT_GONE);
   }
 
   onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
-    if (this.res.destroyed) return controller.abort(CLIENT_GONE);
     if (statusCode < 200) return; // 1xx informational: the final response follows.
+    const length = headers['content-length'];
+    this.length = typeof length === 'string' ? Number(length) : undefined;
+    if (!this.clientStillThere()) {
+      if (this.abandoned !== undefined && (this.length ?? 0) > this.abandoned.bytesLeft) controller.abort(CLIENT_GONE);
+      return;
+    }
     if (statusCode === 401 && this.onUnauthorized !== undefined) {
       this.replay = this.onUnauthorized();
       if (this.replay !== undefined) return;
@@ -155,6 +232,10 @@ export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter {
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
+    if (!this.clientStillThere()) {
+      if (this.abandoned !== undefined && (this.abandoned.bytesLeft -= chunk.length) < 0) controller.abort(CLIENT_GONE);
+      return;
+    }
     if (this.replay !== undefined) return;
     this.timeline.responseBytes += chunk.length;
     this.ctx.audit?.responseBody?.add(chunk);
@@ -171,7 +252,8 @@ export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter {
   }
 
   onResponseEnd(): void {
-    this.done = true;
+    this.finished('kept');
+    if (this.abandoned !== undefined) return;
     if (this.replay !== undefined) return this.replay();
     this.timeline.endAt = performance.now();
     this.uncork();
@@ -179,9 +261,9 @@ export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter {
   }
 
   onResponseError(_controller: Controller, error: Error): void {
-    this.done = true;
+    this.finished('closed');
     this.waits.delete(this.wait);
-    if (error === CLIENT_GONE || this.res.writableEnded) return;
+    if (error === CLIENT_GONE || this.abandoned !== undefined || this.res.writableEnded) return;
     const failure = toProxyError(error, this.server);
     if (!this.res.headersSent) return this.events.fail(this.ctx, this.res, failure);
     // A watch whose API server died: no Status can follow its headers, so the response is cut

@@ -45,3 +45,24 @@ void t.test('a wait added after others expired gets its own full bound', async (
   t.ok(performance.now() - addedAt >= 29, 'not before its own deadline');
   t.same(log, ['early', 'late']);
 });
+
+void t.test('a request queued behind busy connections reclaims one held for a client that left, oldest first', (t) => {
+  const waits = new ConnectionWaits(1_000);
+  const gaveUp: string[] = [];
+  const abandoned = (name: string) => ({ giveUp: () => gaveUp.push(name) });
+  const queued = { stats: { queued: 1 } };
+  const connecting = { stats: { queued: 0 } };
+  waits.abandon(abandoned('oldest'));
+  const ended = waits.abandon(abandoned('ended'));
+  waits.abandon(abandoned('newest'));
+  waits.release(ended);
+  waits.release(ended);
+  waits.reclaim(connecting);
+  t.same(gaveUp, [], 'a request waiting only for a new connection to open takes none');
+  waits.reclaim(queued);
+  t.same(gaveUp, ['oldest'], 'one queued request, one connection');
+  waits.reclaim(queued);
+  waits.reclaim(queued);
+  t.same(gaveUp, ['oldest', 'newest'], 'one that ended by itself is not asked, and none twice');
+  t.end();
+});
