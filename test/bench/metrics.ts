@@ -11,6 +11,8 @@ export interface BenchResult {
   idleRssMiB: Partial<Record<TargetName, number>>;
   /** VmRSS a little after the last cell: a leak would show here. */
   afterRunRssMiB: Partial<Record<TargetName, number>>;
+  /** VmRSS after 30 s of idling since the last cell: what a proxy holds while it waits for work. */
+  settledRssMiB: Partial<Record<TargetName, number>>;
 }
 
 /**
@@ -92,4 +94,5 @@ export const METRICS: readonly Metric[] = [
   { label: 'peak RSS (20 MB cell)', unit: 'MiB', digits: 1, proxyOnly: true, floor: { kind: 'absolute', atMost: 150 }, values: fromCell('list20m-c4', 'peakRssMiB') },
   { label: 'idle RSS', unit: 'MiB', digits: 1, proxyOnly: true, floor: { kind: 'absolute', atMost: 60 }, values: once((result) => result.idleRssMiB) },
   { label: 'RSS 2 s after the last cell', unit: 'MiB', digits: 1, proxyOnly: true, values: once((result) => result.afterRunRssMiB) },
+  { label: 'RSS 30 s after the last cell', unit: 'MiB', digits: 1, proxyOnly: true, values: once((result) => result.settledRssMiB) },
 ];

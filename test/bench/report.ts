@@ -61,7 +61,7 @@ function header(info: RunInfo): string[] {
     '  `Authorization: Bearer` instead, since wrk cannot present a client certificate. Clients talk plain HTTP to the proxies.',
     '* Values are medians over rounds; ratios are medians of per-round ratios (range in brackets). Compare ratios, not',
     '  absolute numbers across runs. Latency, CPU and RSS: < 1× means ours is better; throughput: > 1×.',
-    `* CPU: utime+stime of the proxy process from /proc over the cell. Idle RSS: VmRSS after start-up and a few warm-up requests. ${peak}`,
+    `* CPU: utime+stime of the proxy process from /proc over the cell. Idle RSS: VmRSS 2 s after start-up and a few warm-up requests. ${peak}`,
     '',
   ];
 }

@@ -23,6 +23,12 @@ const log = (line: string) => console.error(line);
 /** Time for the last cell's garbage to be collected before the after-run RSS is read. */
 const AFTER_RUN_SETTLE_MS = 2000;
 /**
+ * And before it is read once more: V8 gives back its young generation and empty pages only when
+ * its memory reducer runs, some 10–20 s after the allocations stop (Go's scavenger has a pace of
+ * its own), so a reading this long after is what an idle proxy holds.
+ */
+const SETTLED_AFTER_MS = 30_000;
+/**
  * One unmeasured second of c=64 and one unmeasured upgraded stream per target, so the first
  * measured cell does not pay for JIT warm-up: a cold first stream ran at under half the speed of
  * the next ones. After idle RSS is read, so that figure stays an idle one.
@@ -38,7 +44,10 @@ async function measure(ctx: RoundContext, rounds: number, idle: BenchResult['idl
   const runs: CellRun[] = [];
   for (let round = 0; round < rounds; round++) runs.push(...(await runRound(ctx, round)));
   await new Promise((resolve) => setTimeout(resolve, AFTER_RUN_SETTLE_MS));
-  return { rounds, runs, idleRssMiB: idle, afterRunRssMiB: readRss(ctx.targets) };
+  const afterRunRssMiB = readRss(ctx.targets);
+  log(`waiting ${(SETTLED_AFTER_MS - AFTER_RUN_SETTLE_MS) / 1000} s more for the settled RSS`);
+  await new Promise((resolve) => setTimeout(resolve, SETTLED_AFTER_MS - AFTER_RUN_SETTLE_MS));
+  return { rounds, runs, idleRssMiB: idle, afterRunRssMiB, settledRssMiB: readRss(ctx.targets) };
 }
 
 function problemsOf(runs: readonly CellRun[]): string[] {
