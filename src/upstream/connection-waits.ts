@@ -30,6 +30,7 @@ export class ConnectionWaits {
   private timer: NodeJS.Timeout | undefined;
   /** Requests holding a connection for a client that left (response-relay.ts), oldest first. */
   private readonly abandoned = new LinkedSet<Abandoned>();
+  private checkScheduled = false;
 
   constructor(
     readonly timeoutMs: number,
@@ -55,9 +56,21 @@ export class ConnectionWaits {
     this.deadlines.delete(entry);
   }
 
-  /** A request whose client left keeps its connection only while no other request needs it (`reclaim`). */
+  /**
+   * A request whose client left keeps its connection only while no other request needs it:
+   * requests waiting now take theirs once the burst of clients that left together is over
+   * (some of the waiting ones may be leaving too; one whose close comes in a later turn still counts as waiting), and later ones through `reclaim`.
+   */
   abandon(request: Abandoned): LinkedEntry<Abandoned> {
-    return this.abandoned.add(request);
+    const entry = this.abandoned.add(request);
+    if (!this.checkScheduled) {
+      this.checkScheduled = true;
+      setImmediate(() => {
+        this.checkScheduled = false;
+        for (let waiting = this.deadlines.size; waiting > 0 && this.abandoned.size > 0; waiting--) this.abandoned.shift()!.giveUp();
+      });
+    }
+    return entry;
   }
 
   /** The abandoned request ended; deleting twice is harmless. */

@@ -66,3 +66,19 @@ void t.test('a request queued behind busy connections reclaims one held for a cl
   t.same(gaveUp, ['oldest', 'newest'], 'one that ended by itself is not asked, and none twice');
   t.end();
 });
+
+void t.test('requests already waiting when others are abandoned take their connections, one each, after the turn', async (t) => {
+  const waits = new ConnectionWaits(1_000);
+  const gaveUp: string[] = [];
+  const abandoned = (name: string) => ({ giveUp: () => gaveUp.push(name) });
+  const waiting = waits.add({ expire: () => undefined });
+  waits.abandon(abandoned('first'));
+  waits.abandon(abandoned('second'));
+  t.same(gaveUp, [], 'not within the turn: the waiting request may be leaving too');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(gaveUp, ['first'], 'one waiting request, one connection');
+  waits.delete(waiting);
+  waits.abandon(abandoned('third'));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(gaveUp, ['first'], 'with no one waiting, abandoned requests keep their connections');
+});
