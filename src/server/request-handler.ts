@@ -70,21 +70,38 @@ const LONG_RUNNING_HINT = /watch|proxy|log|exec|attach|portforward/;
  * What goes upstream, named by the path that goes upstream (with --api-prefix=/custom/,
  * /custom/api/v1/pods is a pod list). The request info is parsed when first asked for (the log,
  * the metrics), or at once when the request may be long-running: that decides its pool.
+ *
+ * A class, so that `info` is one getter on the prototype: a getter in an object literal made per
+ * request gives each object a property dictionary with an accessor pair, which V8 allocates in the
+ * old generation; its young getter closure, and what that holds, were then promoted with it.
  */
+class ForwardedRoute implements Forwarded {
+  readonly path: string;
+  readonly query: string;
+  readonly longRunning: boolean;
+  readonly responseHeaders: Readonly<Record<string, string>> | undefined;
+  readonly #method: string;
+  /** The decoded path, as the request info reads it. */
+  readonly #decodedPath: string;
+  #info: RequestInfo | undefined;
+
+  constructor(state: RequestState, extra: Readonly<Record<string, string>> | undefined) {
+    const { method, path, query } = state;
+    this.#method = method;
+    this.#decodedPath = path;
+    this.path = encodePath(path);
+    this.query = query;
+    this.longRunning = LONG_RUNNING_HINT.test(path) || LONG_RUNNING_HINT.test(query) ? isLongRunning(this.info) : false;
+    this.responseHeaders = extra;
+  }
+
+  get info(): RequestInfo {
+    return (this.#info ??= requestInfo(this.#method, this.#decodedPath, this.query));
+  }
+}
+
 function forwarded(state: RequestState, extra: Readonly<Record<string, string>> | undefined): Forwarded {
-  const { method, path, query } = state;
-  let info: RequestInfo | undefined;
-  const infoOf = () => (info ??= requestInfo(method, path, query));
-  const longRunning = LONG_RUNNING_HINT.test(path) || LONG_RUNNING_HINT.test(query) ? isLongRunning(infoOf()) : false;
-  return {
-    path: encodePath(path),
-    query,
-    get info() {
-      return infoOf();
-    },
-    longRunning,
-    ...(extra === undefined ? {} : { responseHeaders: extra }),
-  };
+  return new ForwardedRoute(state, extra);
 }
 
 /** A stage's answer or file with the headers earlier stages asked for (CORS), so a browser can read a refusal too. */

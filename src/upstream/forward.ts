@@ -83,22 +83,22 @@ export function createForwarder(pools: UpstreamPools, upstream: UpstreamConfig, 
   watchUndiciConnections();
   // undici takes SNI per request from the Host header unless told: --tls-server-name must win.
   const servername = upstream.tls?.servername;
-  const injectBase = {
-    host: upstream.server.host,
-    userAgent: upstream.userAgent,
-    overrideClientAuth: upstream.overrideClientAuth,
-    impersonation: upstream.impersonation,
-  };
+  const { userAgent, overrideClientAuth, impersonation } = upstream;
+  const { host } = upstream.server;
 
   function send(out: Outgoing, body: Body, auth: AuthMaterial, mayReplay: boolean): void {
     const { ctx, req, res } = out;
-    const inject: InjectedHeaders = { ...injectBase, authorization: auth.authorization, auditId: ctx.auditId };
+    // Spelled out, not spread from a shared base object: built as a spread plus added properties,
+    // this object made V8 promote about 50 KB per scavenge at c=64.
+    const inject: InjectedHeaders = { host, userAgent, overrideClientAuth, impersonation, authorization: auth.authorization, auditId: ctx.auditId };
+    // The spread goes last: properties added after a spread of a non-empty object (here with
+    // --tls-server-name) made V8 promote about 80 KB per scavenge at c=64.
     const options: Dispatcher.DispatchOptions & { servername?: string } = {
-      ...(servername === undefined ? {} : { servername }),
       path: out.target,
       method: req.method as Dispatcher.HttpMethod,
       headers: buildUpstreamHeaders(req.rawHeaders, clientAddress(req.socket.remoteAddress), inject),
       body,
+      ...(servername === undefined ? {} : { servername }),
     };
     ctx.timeline.hasBody = body !== null;
     if (upstream.record.requestHeaders) {
