@@ -4,7 +4,7 @@
 // when done, are promoted to V8's old generation in bulk by its young-generation GC; linked to
 // each other instead, they die young (measured alone by test/bench/gc-promotion.ts). With one
 // entry per request (an in-flight set, a queue of deadlines), most requests' objects were promoted:
-// at c=64, 240–410 KB per scavenge against 26 KB for a bare undici forwarder, and scavenge pauses
+// at c=64, 240–410 KB per scavenge against 2–26 KB for a bare undici forwarder, and scavenge pauses
 // of about 3 ms instead of 0.8 (test/bench/README.md, "Where ours' CPU and memory go").
 
 /** One entry: the handle that deletes it. */

@@ -1,22 +1,24 @@
 // Shows, with nothing of the proxy in it, why per-request state stays out of long-lived Maps,
-// Sets and WeakMaps on the hot path (src/linked-set.ts): 64 "requests" of about 20 KB each are
+// Sets and WeakMaps on the hot path (src/linked-set.ts), and why no per-request object is a
+// literal with a getter (src/server/request-handler.ts): 64 "requests" of about 20 KB each are
 // in flight, each for a few milliseconds, like small GETs at c=64. Registered in a Map, Set or
-// WeakMap for their lifetime (deleted again when done), their objects are promoted to V8's old
-// generation; linked to each other instead, they die young. Each variant runs in a child process
-// under --trace-gc-nvp; the report is the young-generation GC's average pause and the bytes it
-// promoted per scavenge.
+// WeakMap for their lifetime (deleted again when done), or built as such a literal, their
+// objects are promoted to V8's old generation; linked to each other instead, they die young.
+// Each variant runs in a child process under --trace-gc-nvp; the report is the young-generation
+// GC's average pause and the bytes it promoted per scavenge.
 //
 //   npm run build && node dist/test/bench/gc-promotion.js
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const VARIANTS = ['nothing', 'Map', 'Set', 'WeakMap', 'linked list'] as const;
+const VARIANTS = ['nothing', 'Map', 'Set', 'WeakMap', 'linked list', 'literal with a getter'] as const;
 type Variant = (typeof VARIANTS)[number];
 const RUN_MS = 3000;
 const IN_FLIGHT = 64;
 
 interface Request {
   readonly parts: { a: number[]; b: string }[];
+  readonly first?: unknown;
   prev?: Request | undefined;
   next?: Request | undefined;
 }
@@ -29,7 +31,16 @@ function simulate(variant: Variant): void {
   const startedAt = Date.now();
   let served = 0;
   const start = (): void => {
-    const request: Request = { parts: Array.from({ length: 40 }, (_, i) => ({ a: new Array<number>(50).fill(i), b: `part ${i}` })) };
+    const parts = Array.from({ length: 40 }, (_, i) => ({ a: new Array<number>(50).fill(i), b: `part ${i}` }));
+    const request: Request =
+      variant === 'literal with a getter'
+        ? {
+            parts,
+            get first() {
+              return parts[0];
+            },
+          }
+        : { parts };
     if (variant === 'Map') map.set(request, served);
     else if (variant === 'Set') set.add(request);
     else if (variant === 'WeakMap') weak.set(request, { request });
