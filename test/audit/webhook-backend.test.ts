@@ -372,8 +372,10 @@ void t.test('a full spool drops exactly the events that do not fit; the rest are
 
   const receiver = await startReceiver(t);
   const second = await backend(writeKubeconfig(dir, `https://127.0.0.1:${receiver.port}/audit`), { spoolDir, spoolMaxBytes: Math.floor(3.5 * lineBytes) });
+  await waitFor(() => receiver.accepted().length >= 3, WAIT_MS, 'the kept events');
+  // Only now: written while the backlog is still spooled, it would go behind it into a spool that is full.
   second.backend.write(event('s', 6));
-  await waitFor(() => receiver.accepted().length >= 4, WAIT_MS, 'the kept events');
+  await waitFor(() => receiver.accepted().length >= 4, WAIT_MS, 'the new event');
   await withTimeout(second.backend.close(), WAIT_MS, 'close');
   t.same(receiver.accepted(), [...ids('s', 1, 3), ...ids('s', 6, 6)], 'what was kept, then the new event');
   t.equal(second.recorded.dropped, 0);
