@@ -60,7 +60,7 @@ export function routeRequest(stages: readonly Stage[], req: IncomingMessage, isU
   const result = runStages(stages, state);
   const extra = state.responseHeaders;
   if (result !== undefined) return extra === undefined ? result : withHeaders(result, extra);
-  return forwarded(state, extra);
+  return new ForwardedRoute(state, extra);
 }
 
 /** Words without which no request is long-running: most requests skip the full parse. */
@@ -98,10 +98,6 @@ class ForwardedRoute implements Forwarded {
   get info(): RequestInfo {
     return (this.#info ??= requestInfo(this.#method, this.#decodedPath, this.query));
   }
-}
-
-function forwarded(state: RequestState, extra: Readonly<Record<string, string>> | undefined): Forwarded {
-  return new ForwardedRoute(state, extra);
 }
 
 /** A stage's answer or file with the headers earlier stages asked for (CORS), so a browser can read a refusal too. */

@@ -11,6 +11,11 @@ export interface Waiter {
   expire(): void;
 }
 
+/** What `reclaim` reads of an undici Pool: how many requests wait in its own queue. */
+export interface QueuedCount {
+  readonly stats: { readonly queued: number };
+}
+
 /** A request whose client left, read to its end to keep its connection; `giveUp` aborts it and frees the connection. */
 export interface Abandoned {
   giveUp(): void;
@@ -82,7 +87,7 @@ export class ConnectionWaits {
    * Called when a request did not get a connection at once from `pool`: if it waits in the pool's
    * queue (every connection busy), the oldest abandoned request gives its connection up for it.
    */
-  reclaim(pool: { readonly stats: { readonly queued: number } }): void {
+  reclaim(pool: QueuedCount): void {
     // The pool's stats walk its connections: only asked when there is something to reclaim.
     if (this.abandoned.size > 0 && pool.stats.queued > 0) this.abandoned.shift()!.giveUp();
   }

@@ -8,7 +8,7 @@ import { ProxyError } from '../errors.js';
 import type { RequestContext } from '../observe/request-context.js';
 import { requestStarting, type RequestTimeline } from '../observe/timeline.js';
 import type { LinkedEntry } from '../linked-set.js';
-import type { Abandoned, ConnectionWaits, WaitEntry, Waiter } from './connection-waits.js';
+import type { Abandoned, ConnectionWaits, QueuedCount, WaitEntry, Waiter } from './connection-waits.js';
 import { replaceCorsHeaders, stripResponseHopHeaders } from './headers.js';
 import { toProxyError } from './upstream-errors.js';
 
@@ -157,7 +157,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler, Waiter, Abando
   }
 
   /** Called once `pool` has the request. If it must wait for a connection, one held for a client that left is freed for it. */
-  dispatched(pool: Parameters<ConnectionWaits['reclaim']>[0]): void {
+  dispatched(pool: QueuedCount): void {
     if (this.controller === undefined && !this.done) this.waits.reclaim(pool);
   }
 
